@@ -1,0 +1,40 @@
+"""E-mail: rendered in the request (or task) that decides to send, delivered by a
+Celery task after the surrounding transaction commits.
+
+Every message has a plain-text and an HTML part sharing one layout:
+`emails/base.txt` and `emails/base.html`. A message rendered with only a text body
+(allauth's account e-mails) gets its HTML part by placing that text in the HTML
+layout.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+
+
+def html_from_text(*, subject: str, text: str) -> str:
+    return render_to_string("emails/text_as_html.html", {"subject": subject, "text": text})
+
+
+def queue_email(message: EmailMessage) -> None:
+    """Deliver a rendered message from a Celery task once the transaction commits."""
+    from cadcam.tasks import send_email
+
+    html = None
+    if isinstance(message, EmailMultiAlternatives):
+        html = next((content for content, mimetype in message.alternatives if mimetype == "text/html"), None)
+    if html is None:
+        html = html_from_text(subject=message.subject, text=message.body)
+    payload = {
+        "subject": message.subject,
+        "text": message.body,
+        "html": html,
+        "to": list(message.to),
+        "from_email": message.from_email or settings.DEFAULT_FROM_EMAIL,
+        "headers": dict(message.extra_headers),
+    }
+    transaction.on_commit(lambda: send_email.delay(**payload))
+

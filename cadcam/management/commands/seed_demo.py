@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo data shown by `make run`. Safe to run any number of times."
+
+    def handle(self, *args, **options):
+        seed_users()
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        self.stdout.write(f"\n  Open http://{settings.SITE_DOMAIN}/\n")
+        self.stdout.write(f"  Demo logins (password: {DEMO_PASSWORD}):")
+        for email, username, *_rest, is_staff in DEMO_USERS:
+            self.stdout.write(f"    {email:<26} {'staff, /admin/' if is_staff else username}")
+        self.stdout.write("")

@@ -1,0 +1,31 @@
+import pytest
+from django.core.cache import cache
+
+from cadcam.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run inline unless a test starts a real worker (see the celery_worker fixture)."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache is the test Redis; allauth's rate-limit counters must not leak between tests."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker thread consuming from the real (test) Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

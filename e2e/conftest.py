@@ -1,0 +1,56 @@
+"""Browser journeys: Playwright for Python driving the system Chromium.
+
+Playwright's own browser downloads cannot work here, so the tests use Debian's
+chromium (/usr/bin/chromium) or the executable named by CHROMIUM_PATH. Without
+one they fail, saying how to install it: they are never skipped.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in this thread; Django refuses ORM calls
+# from such a thread unless told that the tests know what they do.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    candidates = [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(
+        "Browser tests need Chromium: install Debian's package with `sudo apt-get install -y chromium`, "
+        "or set CHROMIUM_PATH to a Chromium executable. (`playwright install` cannot download here.)",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
