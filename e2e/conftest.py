@@ -37,8 +37,15 @@ def chromium_path() -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(_django_db_helper):
+    """A Chromium per test, started after the test database is prepared.
+
+    Between calls, Playwright's sync API leaves its asyncio loop marked as running in
+    this thread, and Django then hands out other connection objects. Starting it after
+    pytest-django's set-up (and stopping it before the flush) keeps the set-up, the
+    serialized rollback (see conftest.py) and the teardown on one connection.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

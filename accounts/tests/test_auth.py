@@ -1,0 +1,132 @@
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.core import mail
+from django.core.cache import cache
+from django.urls import reverse
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-Secret-phrase-42"
+
+
+def sign_up(client, email="lab@example.com", username="brightlab"):
+    return client.post(
+        reverse("account_signup"),
+        {"email": email, "username": username, "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+
+def test_sign_up_sends_a_verification_email_with_text_and_html(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_up(client)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["lab@example.com"]
+    assert message.subject.startswith("[CadCam Masters]")
+    assert "/accounts/confirm-email/" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "CadCam Masters" in html
+    assert '<a href="http://' in html
+
+
+def test_verify_then_log_in(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client)
+    confirm_url = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[0].body).group(1)
+    client.logout()
+
+    response = client.post(confirm_url)
+
+    assert response.status_code == 302
+    assert EmailAddress.objects.get(email="lab@example.com").verified
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": "lab@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/").context["user"].email == "lab@example.com"
+
+
+def test_unverified_user_is_told_to_verify(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client)
+    client.logout()
+
+    response = client.post(
+        reverse("account_login"), {"login": "lab@example.com", "password": PASSWORD}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("account_email_verification_sent")
+    assert "Verify Your Email Address" in response.content.decode()
+    assert not response.context["user"].is_authenticated
+
+
+def test_signing_up_again_with_a_known_email_creates_nothing_and_tells_the_owner(
+    client, django_capture_on_commit_callbacks
+):
+    sign_up(client, email="lab@example.com", username="first")
+    client.logout()
+    mail.outbox.clear()
+    cache.clear()  # allauth allows one verification-type e-mail per address per 3 minutes
+
+    # The page does not reveal whether the address is known (no account enumeration)...
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_up(client, email="LAB@example.com", username="second")
+
+    assert response.status_code == 302
+    assert User.objects.count() == 1
+    # ...the owner of the address is told by e-mail instead.
+    assert len(mail.outbox) == 1
+    assert "already" in mail.outbox[0].subject.lower()
+
+
+def test_login_failures_are_rate_limited(client):
+    User.objects.create_user(email="lab@example.com", username="lab", password=PASSWORD)
+
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": "lab@example.com", "password": "wrong"})
+
+    response = client.post(reverse("account_login"), {"login": "lab@example.com", "password": PASSWORD})
+
+    assert "Too many failed login attempts. Try again later." in response.content.decode()
+    assert not response.context["user"].is_authenticated
+
+
+class TestAdminRequiresTOTP:
+    @pytest.fixture(autouse=True)
+    def _require_mfa(self, settings):
+        settings.ADMIN_REQUIRES_MFA = True
+
+    def staff(self):
+        user = User.objects.create_user(email="ops@example.com", username="ops", password=PASSWORD, is_staff=True)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
+
+    def test_staff_without_totp_is_sent_to_set_it_up(self, client):
+        client.force_login(self.staff())
+
+        response = client.get("/admin/", follow=True)
+
+        assert response.redirect_chain[0][0] == reverse("mfa_activate_totp")
+        assert "Set up two-factor authentication before opening the staff admin." in response.content.decode()
+
+    def test_staff_with_totp_opens_the_admin(self, client):
+        user = self.staff()
+        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "unused"})
+        client.force_login(user)
+
+        assert client.get("/admin/").status_code == 200
+
+    def test_admin_login_goes_through_allauth(self, client):
+        response = client.get("/admin/", follow=True)
+
+        assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+        assert response.status_code == 200
