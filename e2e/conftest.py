@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API keeps an event loop in this thread; Django refuses ORM calls
 # from such a thread unless told that the tests know what they do.
@@ -51,6 +52,9 @@ def browser(_django_db_helper):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield browser
+        # Connections the test body opened while Playwright's loop was marked running
+        # belong to that context: close them here, or they outlive the test database.
+        connections.close_all()
         browser.close()
 
 
