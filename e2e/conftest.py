@@ -26,8 +26,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+
+
 def chromium_path() -> str:
-    candidates = [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")]
+    candidates = [os.environ.get("CHROMIUM_PATH"), SYSTEM_CHROMIUM, shutil.which("chromium")]
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate

@@ -130,3 +130,17 @@ class TestAdminRequiresTOTP:
 
         assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
         assert response.status_code == 200
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, django_capture_on_commit_callbacks):
+    User.objects.create_user(email="lab@example.com", username="lab", password=PASSWORD)
+    EmailAddress.objects.create(user_id=User.objects.get().pk, email="lab@example.com", verified=True, primary=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": "lab@example.com"})
+    reset_url = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(reset_url)["Location"]  # allauth moves the key out of the URL first
+    response = client.post(form_url, {"password1": "another-Long-phrase-77", "password2": "another-Long-phrase-77"})
+
+    assert response.status_code == 302
+    assert User.objects.get().check_password("another-Long-phrase-77")
