@@ -1,12 +1,247 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from accounts.models import User
+from accounts.forms import RejectionForm, SuspensionForm
+from accounts.models import Profile, User, VerificationRequest
+from accounts.selectors import verification_possible_duplicates
+from accounts.services import user_reinstate, user_suspend, verification_approve, verification_reject
+from cadcam.errors import ApplicationError
+
+
+def _run_each(request, objects, action, success: str) -> None:
+    """Call a service for each object; report refusals one by one, successes in one line."""
+    done = 0
+    for obj in objects:
+        try:
+            action(obj)
+        except ApplicationError as error:
+            messages.error(request, f"{obj}: {error.message}")
+        else:
+            done += 1
+    if done:
+        messages.success(request, success.format(count=done))
+
+
+def _reason_step(modeladmin, request, queryset, *, form_class, title: str, action_name: str):
+    """The intermediate page of a bulk action that needs a reason. Returns the valid form,
+    or a response showing the form."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            return form
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "form": form,
+        "action_name": action_name,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/reason_action.html", context)
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    fields = ["display_name", "account_type", "company_name", "country", "phone", "vat_number", "verified_at",
+              "terms_version", "terms_accepted_at"]
+    readonly_fields = ["verified_at", "terms_version", "terms_accepted_at"]
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["email", "username", "first_name", "last_name", "is_staff", "is_active", "date_joined"]
-    search_fields = ["email", "username", "first_name", "last_name"]
+    list_display = ["email", "username", "public_name", "verified", "is_staff", "state", "date_joined"]
+    list_filter = ["is_staff", "is_active", ("suspended_at", admin.EmptyFieldListFilter), "profile__verified_at"]
+    search_fields = ["email", "username", "first_name", "last_name", "profile__display_name", "profile__company_name"]
+    list_select_related = ["profile"]
     ordering = ["-date_joined"]
+    inlines = [ProfileInline]
+    actions = ["suspend_users", "reinstate_users"]
+    readonly_fields = ["suspended_at", "suspension_reason", "deleted_at", "last_login", "date_joined"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Suspension and deletion", {"fields": ("suspended_at", "suspension_reason", "deleted_at")}),
+    )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "username", "password1", "password2")}),)
+
+    @admin.display(description="name")
+    def public_name(self, user):
+        return user.display_name
+
+    @admin.display(description="verified", boolean=True)
+    def verified(self, user):
+        profile = getattr(user, "profile", None)
+        return bool(profile and profile.is_verified)
+
+    @admin.display(description="state")
+    def state(self, user):
+        if user.deleted_at:
+            return "deleted"
+        if user.suspended_at:
+            return "suspended"
+        return "active" if user.is_active else "inactive"
+
+    @admin.action(description="Suspend selected users (they cannot sign in; their listings leave browse)")
+    def suspend_users(self, request, queryset):
+        step = _reason_step(
+            self, request, queryset, form_class=SuspensionForm, title="Suspend users", action_name="suspend_users"
+        )
+        if not isinstance(step, SuspensionForm):
+            return step
+        reason = step.cleaned_data["reason"]
+        _run_each(
+            request, queryset, lambda user: user_suspend(user=user, by=request.user, reason=reason),
+            "Suspended {count} user(s).",
+        )
+        return None
+
+    @admin.action(description="Reinstate selected suspended users")
+    def reinstate_users(self, request, queryset):
+        _run_each(
+            request, queryset, lambda user: user_reinstate(user=user, by=request.user), "Reinstated {count} user(s)."
+        )
+
+
+@admin.register(VerificationRequest)
+class VerificationRequestAdmin(admin.ModelAdmin):
+    """The verification queue: pending requests first, oldest first."""
+
+    list_display = ["id", "user_email", "public_name", "country", "completeness", "document_type", "status",
+                    "created_at", "duplicates"]
+    list_display_links = ["id", "user_email"]
+    list_filter = ["status", "document_type"]
+    search_fields = ["user__email", "user__username", "user__profile__display_name", "user__profile__company_name"]
+    list_select_related = ["user__profile"]
+    actions = ["approve_requests", "reject_requests"]
+    change_form_template = "admin/accounts/verificationrequest/change_form.html"
+    readonly_fields = ["user", "status", "document_type", "document_link", "document_sha256", "created_at",
+                       "decided_at", "decided_by", "rejection_reason", "document_deleted_at"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        pending_first = Case(When(status=VerificationRequest.Status.PENDING, then=Value(0)), default=Value(1),
+                             output_field=IntegerField())
+        return super().get_queryset(request).annotate(queue_rank=pending_first)
+
+    def get_ordering(self, request):
+        return ["queue_rank", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="user", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="name")
+    def public_name(self, obj):
+        return obj.user.profile.public_name
+
+    @admin.display(description="country")
+    def country(self, obj):
+        return obj.user.profile.country.name if obj.user.profile.country else "—"
+
+    @admin.display(description="profile complete")
+    def completeness(self, obj):
+        return f"{obj.user.profile.completeness_percent}%"
+
+    @admin.display(description="possible duplicates")
+    def duplicates(self, obj):
+        count = verification_possible_duplicates(obj.user.profile).count()
+        return format_html('<strong class="errornote">{}</strong>', count) if count else "0"
+
+    @admin.display(description="ID document")
+    def document_link(self, obj):
+        if not obj.document:
+            return f"{obj.document_name} (deleted {obj.document_deleted_at:%Y-%m-%d})"
+        url = reverse("accounts:verification_document", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, obj.document_name)
+
+    def get_urls(self):
+        own = [
+            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name="accounts_verification_approve"),
+            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="accounts_verification_reject"),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra = {}
+        if obj is not None:
+            extra = {
+                "profile": obj.user.profile,
+                "possible_duplicates": verification_possible_duplicates(obj.user.profile),
+                "rejection_form": RejectionForm(),
+                "other_requests": obj.user.verification_requests.exclude(pk=obj.pk),
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def _next_in_queue(self, request):
+        following = self.get_queryset(request).filter(status=VerificationRequest.Status.PENDING).order_by("created_at")
+        following = following.first()
+        if following:
+            return redirect("admin:accounts_verificationrequest_change", following.pk)
+        return redirect("admin:accounts_verificationrequest_changelist")
+
+    def approve_view(self, request, pk):
+        obj = get_object_or_404(VerificationRequest, pk=pk)
+        if request.method != "POST":
+            return redirect("admin:accounts_verificationrequest_change", pk)
+        try:
+            verification_approve(request=obj, by=request.user)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("admin:accounts_verificationrequest_change", pk)
+        messages.success(request, f"Approved: {obj.user.email} is verified and was e-mailed.")
+        return self._next_in_queue(request)
+
+    def reject_view(self, request, pk):
+        obj = get_object_or_404(VerificationRequest, pk=pk)
+        form = RejectionForm(request.POST or None)
+        if request.method != "POST":
+            return redirect("admin:accounts_verificationrequest_change", pk)
+        if not form.is_valid():
+            messages.error(request, "Give the reason for the rejection: the user reads it.")
+            return redirect("admin:accounts_verificationrequest_change", pk)
+        try:
+            verification_reject(request=obj, by=request.user, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("admin:accounts_verificationrequest_change", pk)
+        messages.success(request, f"Rejected: {obj.user.email} was e-mailed the reason.")
+        return self._next_in_queue(request)
+
+    @admin.action(description="Approve selected requests")
+    def approve_requests(self, request, queryset):
+        _run_each(
+            request, queryset, lambda obj: verification_approve(request=obj, by=request.user),
+            "Approved {count} request(s).",
+        )
+
+    @admin.action(description="Reject selected requests (with a reason)")
+    def reject_requests(self, request, queryset):
+        step = _reason_step(
+            self, request, queryset, form_class=RejectionForm, title="Reject verification requests",
+            action_name="reject_requests",
+        )
+        if not isinstance(step, RejectionForm):
+            return step
+        reason = step.cleaned_data["reason"]
+        _run_each(
+            request, queryset, lambda obj: verification_reject(request=obj, by=request.user, reason=reason),
+            "Rejected {count} request(s).",
+        )
+        return None
+

@@ -2,12 +2,14 @@
 Celery task after the surrounding transaction commits.
 
 Every message has a plain-text and an HTML part sharing one layout:
-`emails/base.txt` and `emails/base.html`. A message rendered with only a text body
-(allauth's account e-mails) gets its HTML part by placing that text in the HTML
-layout.
+`emails/base.txt` and `emails/base.html`. Our own messages are written as templates
+(`send_templated_email`); a message rendered with only a text body (allauth's account
+e-mails) gets its HTML part by placing that text in the HTML layout.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -38,3 +40,21 @@ def queue_email(message: EmailMessage) -> None:
     }
     transaction.on_commit(lambda: send_email.delay(**payload))
 
+
+
+def send_templated_email(*, to: str | list[str], template: str, context: dict[str, Any]) -> None:
+    """Render emails/<template>_subject.txt, .txt and .html and queue the message.
+
+    The .txt and .html templates extend emails/base.txt and emails/base.html."""
+    site_url = f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{settings.SITE_DOMAIN}"
+    context = {**context, "site_url": site_url}
+    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject
+    context["subject"] = subject
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{template}.txt", context).strip(),
+        to=[to] if isinstance(to, str) else list(to),
+    )
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    queue_email(message)

@@ -24,7 +24,8 @@ import warnings
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = BASE_DIR / ".data"
+# CADCAM_DATA_DIR lets two checkouts or test runs keep separate embedded servers.
+DATA_DIR = Path(os.environ.get("CADCAM_DATA_DIR", BASE_DIR / ".data"))
 DATABASE_NAME = "cadcam"
 
 # Both log routine start/stop steps at INFO, also from their exit hooks (when pytest has

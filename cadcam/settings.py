@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "django_celery_beat",
+    "django_countries",
+    "phonenumber_field",
     "cadcam",
     "accounts",
     "listings",
@@ -133,6 +136,12 @@ MFA_TOTP_ISSUER = "CadCam Masters"
 # Staff must have an authenticator app before /admin/ opens. On by default in production.
 ADMIN_REQUIRES_MFA = env.bool("ADMIN_REQUIRES_MFA", default=not DEBUG)
 
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+# The Terms of Service users accept at sign-up; raise it when the terms change.
+TERMS_VERSION = "2026-11-01"
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 MESSAGE_TAGS = {message_constants.ERROR: "danger"}
@@ -145,10 +154,21 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Public uploads (profile photos, listing images) live under MEDIA_ROOT and are served
+# at MEDIA_URL: by Django when DJANGO_SERVE_MEDIA is on (the default in development),
+# by the web server in front otherwise. Private files (ID documents) live elsewhere and
+# are only ever served by views that check permission.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+PRIVATE_MEDIA_ROOT = env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=BASE_DIR / ".data" / "private")
+SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=DEBUG)
+FILE_UPLOAD_PERMISSIONS = 0o640
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -205,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "cadcam.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
+    },
+    "purge-id-documents": {
+        "task": "accounts.tasks.purge_id_documents",
+        "schedule": 60 * 60,
     },
 }
 

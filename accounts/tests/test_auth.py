@@ -17,7 +17,7 @@ PASSWORD = "a-long-Secret-phrase-42"
 def sign_up(client, email="lab@example.com", username="brightlab"):
     return client.post(
         reverse("account_signup"),
-        {"email": email, "username": username, "password1": PASSWORD, "password2": PASSWORD},
+        {"email": email, "username": username, "password1": PASSWORD, "password2": PASSWORD, "accept_terms": "on"},
     )
 
 

@@ -2,12 +2,12 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
-from accounts.models import User
+from accounts.models import Profile, User, VerificationRequest
 from listings.models import CadSoftware, Category
 
 pytestmark = pytest.mark.django_db
 
-COUNTED = [User, EmailAddress, Category, CadSoftware]
+COUNTED = [User, EmailAddress, Profile, VerificationRequest, Category, CadSoftware]
 
 
 def counts() -> dict[str, int]:
@@ -20,7 +20,9 @@ def test_seed_demo_twice_gives_the_same_rows(capsys):
     call_command("seed_demo")
 
     assert counts() == first
-    assert first["User"] == 3
+    assert first["User"] == 6
+    assert Profile.objects.filter(verified_at__isnull=False).count() == 3
+    assert VerificationRequest.objects.filter(status="pending").count() == 1
     assert first["Category"] >= 11
     assert first["CadSoftware"] >= 11
     assert "freelancer@cadcam.test" in capsys.readouterr().out

@@ -12,6 +12,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"\n  Open http://{settings.SITE_DOMAIN}/\n")
         self.stdout.write(f"  Demo logins (password: {DEMO_PASSWORD}):")
-        for email, username, *_rest, is_staff in DEMO_USERS:
-            self.stdout.write(f"    {email:<26} {'staff, /admin/' if is_staff else username}")
+        for spec in DEMO_USERS:
+            role = "staff, opens /admin/" if spec.is_staff else f"@{spec.username}"
+            self.stdout.write(f"    {spec.email:<26} {role}")
         self.stdout.write("")

@@ -1,0 +1,111 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts.exports import account_export
+from accounts.forms import AccountDeleteForm, ProfileForm, VerificationRequestForm
+from accounts.selectors import public_profile_for, verification_document_for, verification_requests_of
+from accounts.services import (
+    profile_get_or_create,
+    profile_update,
+    user_delete,
+    verification_request_create,
+)
+from cadcam.errors import ApplicationError
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request):
+    profile = profile_get_or_create(user=request.user)
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile_update(
+                profile=profile, data=form.changed_data_for_service(), photo=form.cleaned_data.get("photo")
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:profile")
+    profile.refresh_from_db()
+    return render(request, "accounts/profile_edit.html", {"form": form, "profile": profile})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verification(request):
+    profile = profile_get_or_create(user=request.user)
+    history = verification_requests_of(request.user)
+    pending = next((item for item in history if item.status == item.Status.PENDING), None)
+    form = VerificationRequestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification_request_create(
+                user=request.user,
+                document_type=form.cleaned_data["document_type"],
+                document=form.cleaned_data["document"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Thank you. Your document is with our team; we will e-mail you the decision.")
+            return redirect("accounts:verification")
+    context = {"profile": profile, "history": history, "pending": pending, "form": form}
+    return render(request, "accounts/verification.html", context)
+
+
+@login_required
+def verification_document(request, pk: int):
+    verification_request = verification_document_for(viewer=request.user, pk=pk)
+    response = FileResponse(
+        verification_request.document.open("rb"),
+        as_attachment=False,
+        filename=verification_request.document_name,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+def public_profile(request, username: str):
+    profile = public_profile_for(username)
+    return render(request, "accounts/public_profile.html", {"profile": profile, "seller": profile.user})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    form = AccountDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_delete(user=request.user, password=form.cleaned_data["password"])
+        except ApplicationError as error:
+            form.add_error("password", error.message)
+        else:
+            logout(request)
+            messages.success(request, "Your account is deleted. Thank you for using CadCam Masters.")
+            return redirect("home")
+    return render(request, "accounts/account_delete.html", {"form": form})
+
+
+@login_required
+def data_export(request):
+    data = account_export(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="cadcam-masters-data-{stamp}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
