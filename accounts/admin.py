@@ -171,8 +171,14 @@ class VerificationRequestAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         own = [
-            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name="accounts_verification_approve"),
-            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="accounts_verification_reject"),
+            path(
+                "<int:pk>/approve/", self.admin_site.admin_view(self.approve_view),
+                name="accounts_verification_approve",
+            ),
+            path(
+                "<int:pk>/reject/", self.admin_site.admin_view(self.reject_view),
+                name="accounts_verification_reject",
+            ),
         ]
         return own + super().get_urls()
 

@@ -228,7 +228,7 @@ def user_delete(*, user: User, password: str) -> User:
     profile = Profile.objects.filter(user=user).first()
     files = []
     if profile:
-        files += [(profile.photo.storage, profile.photo.name), (profile.photo_thumbnail.storage, profile.photo_thumbnail.name)]
+        files += [(image.storage, image.name) for image in (profile.photo, profile.photo_thumbnail)]
         profile.delete()
     for request in VerificationRequest.objects.filter(user=user):
         if request.document:
