@@ -127,13 +127,12 @@ class VerificationRequestAdmin(admin.ModelAdmin):
                        "decided_at", "decided_by", "rejection_reason", "document_deleted_at"]
     fields = readonly_fields
 
-    def get_queryset(self, request):
-        pending_first = Case(When(status=VerificationRequest.Status.PENDING, then=Value(0)), default=Value(1),
-                             output_field=IntegerField())
-        return super().get_queryset(request).annotate(queue_rank=pending_first)
-
     def get_ordering(self, request):
-        return ["queue_rank", "created_at"]
+        pending_first = Case(
+            When(status=VerificationRequest.Status.PENDING, then=Value(0)), default=Value(1),
+            output_field=IntegerField(),
+        )
+        return [pending_first.asc(), "created_at"]
 
     def has_add_permission(self, request):
         return False

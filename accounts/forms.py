@@ -4,6 +4,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
+from django_countries import countries
 from phonenumber_field.phonenumber import to_python as parse_phone
 from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
@@ -140,7 +141,7 @@ class ProfileForm(forms.ModelForm):
         except StdnumError:
             self.add_error(
                 "vat_number",
-                f"This is not a valid VAT or tax number for {self.cleaned_data['country'].name}. "
+                f"This is not a valid VAT or tax number for {countries.name(country)}. "
                 "Check the digits, or the country you chose.",
             )
             return vat

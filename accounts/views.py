@@ -32,7 +32,7 @@ def profile_edit(request):
                 profile=profile, data=form.changed_data_for_service(), photo=form.cleaned_data.get("photo")
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            messages.error(request, error.message)
         else:
             messages.success(request, "Your profile is saved.")
             return redirect("accounts:profile")
@@ -55,7 +55,7 @@ def verification(request):
                 document=form.cleaned_data["document"],
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            messages.error(request, error.message)
         else:
             messages.success(request, "Thank you. Your document is with our team; we will e-mail you the decision.")
             return redirect("accounts:verification")

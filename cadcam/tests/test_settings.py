@@ -93,3 +93,10 @@ def test_csp_allows_stripe_only_when_configured(extra_env, expect_stripe):
 def test_redis_unix_socket_url_becomes_kombu_socket_url():
     assert settings_module.broker_url_for("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
     assert settings_module.broker_url_for("redis://cache:6379/0") == "redis://cache:6379/0"
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

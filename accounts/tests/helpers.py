@@ -1,0 +1,60 @@
+"""Test data built through the same services people use."""
+
+import io
+import itertools
+
+from allauth.account.models import EmailAddress
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from accounts.demo import demo_id_document
+from accounts.models import Profile, User, VerificationRequest
+from accounts.services import profile_get_or_create, profile_update, verification_request_create
+
+PASSWORD = "a-long-Secret-phrase-42"
+_numbers = itertools.count(1)
+
+
+def make_user(*, email: str | None = None, username: str | None = None, is_staff: bool = False) -> User:
+    n = next(_numbers)
+    email = email or f"user{n}@example.com"
+    user = User.objects.create_user(
+        email=email, username=username or f"user{n}", password=PASSWORD, is_staff=is_staff, is_superuser=is_staff
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    profile_get_or_create(user=user)
+    return user
+
+
+def image_upload(name="photo.png", *, size=(400, 400), fmt="PNG", exif: bytes | None = None) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    image = Image.new("RGB", size, (200, 120, 40))
+    kwargs = {"exif": exif} if exif else {}
+    image.save(buffer, format=fmt, **kwargs)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{fmt.lower()}")
+
+
+def pdf_upload(name="passport.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, demo_id_document("Test Person").read(), content_type="application/pdf")
+
+
+COMPLETE_PROFILE = {
+    "display_name": "Test Designer",
+    "about": "I design crowns.\nAnd bridges.",
+    "languages": ["en"],
+    "training": "Dental technician",
+    "country": "DE",
+    "vat_number": "136695976",
+    "phone": "+4930901820",
+}
+
+
+def make_complete_profile(user: User, **overrides) -> Profile:
+    return profile_update(
+        profile=user.profile, data={**COMPLETE_PROFILE, **overrides}, photo=image_upload()
+    )
+
+
+def make_pending_request(user: User, **profile_overrides) -> VerificationRequest:
+    make_complete_profile(user, **profile_overrides)
+    return verification_request_create(user=user, document_type="passport", document=pdf_upload())

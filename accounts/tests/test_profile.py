@@ -1,0 +1,147 @@
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from accounts.models import Profile
+from accounts.tests.helpers import COMPLETE_PROFILE, image_upload, make_complete_profile, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def post_profile(client, **changes):
+    data = {
+        **COMPLETE_PROFILE,
+        "phone": "+49 30 901820",
+        "vat_number": "DE 136 695 976",
+        "account_type": "individual",
+        "company_name": "",
+        "time_zone": "Europe/Berlin",
+        **changes,
+    }
+    return client.post(reverse("accounts:profile"), data)
+
+
+def test_completeness_lists_exactly_what_is_missing():
+    profile = make_user().profile
+
+    assert profile.missing_for_verification == [
+        "About you", "Profile photo", "Communication languages", "Academic or professional training",
+        "VAT or tax number", "Phone number",
+    ]
+    assert profile.completeness_percent == 0
+    profile.about = "Hello"
+    profile.languages = ["en"]
+    assert profile.completeness_percent == 33
+    assert not profile.is_complete
+
+
+def test_complete_profile_is_complete():
+    user = make_user()
+
+    profile = make_complete_profile(user)
+
+    assert profile.is_complete
+    assert profile.completeness_percent == 100
+
+
+def test_profile_page_shows_the_missing_list(client):
+    client.force_login(make_user())
+
+    body = client.get(reverse("accounts:profile")).content.decode()
+
+    assert "Profile completeness: 0%" in body
+    assert "<li>Profile photo</li>" in body
+
+
+def test_saving_the_profile_normalizes_phone_and_vat_and_processes_the_photo(client):
+    user = make_user()
+    client.force_login(user)
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # camera make
+    photo = image_upload("me.jpg", size=(900, 600), fmt="JPEG", exif=exif.tobytes())
+
+    response = post_profile(client, photo=photo)
+
+    assert response.status_code == 302
+    profile = Profile.objects.get(user=user)
+    assert profile.phone.as_e164 == "+4930901820"
+    assert profile.vat_number == "136695976"
+    assert profile.time_zone.key == "Europe/Berlin"
+    assert profile.about == "I design crowns.\nAnd bridges."
+    with profile.photo.open("rb") as stored:
+        stored_bytes = stored.read()
+    with Image.open(io.BytesIO(stored_bytes)) as image:
+        assert image.format == "JPEG"
+        assert not image.getexif()
+    assert b"SecretCam" not in stored_bytes
+    with Image.open(profile.photo_thumbnail.path) as thumb:
+        assert thumb.size == (256, 256)
+
+
+def test_a_country_without_a_vat_scheme_keeps_the_number_as_typed():
+    form_data = {"country": "US", "vat_number": "12-3456789"}
+    from accounts.forms import ProfileForm
+
+    form = ProfileForm(data={**COMPLETE_PROFILE, "account_type": "individual", "time_zone": "UTC", **form_data},
+                       instance=make_user().profile)
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["vat_number"] == "123456789"
+
+
+BAD_INPUTS = [
+    ({"vat_number": "DE123"}, "vat_number", "This is not a valid VAT or tax number for Germany."),
+    ({"phone": "call me maybe"}, "phone", "Enter a valid phone number with its country code"),
+    ({"account_type": "company", "company_name": ""}, "company_name", "Enter the company name, or choose Individual."),
+    ({"photo": SimpleUploadedFile("me.gif", b"GIF89a....", content_type="image/gif")}, "photo",
+     "me.gif is not an accepted file type. Accepted types: JPEG, JPG, PNG, WEBP."),
+    ({"photo": SimpleUploadedFile("me.png", b"this is not a picture", content_type="image/png")}, "photo",
+     "The content of me.png does not match its file type."),
+    ({"photo": image_upload("me.jpg", fmt="PNG")}, "photo", "The content of me.jpg does not match its file type."),
+    ({"photo": image_upload("tiny.png", size=(100, 100))}, "photo", "The photo is too small"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), BAD_INPUTS)
+def test_bad_profile_input_gets_a_clear_message_and_changes_nothing(client, changes, field, message):
+    user = make_user()
+    client.force_login(user)
+
+    response = post_profile(client, about="Changed text", **changes)
+
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert message.split(".")[0] in response.content.decode().replace("&#x27;", "'")
+    profile = Profile.objects.get(user=user)
+    assert profile.about == ""
+    assert not profile.photo
+
+
+def test_oversized_photo_is_refused(client):
+    client.force_login(make_user())
+    big = SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (10 * 1024 * 1024), content_type="image/png")
+
+    response = post_profile(client, photo=big)
+
+    assert "big.png is 10.0\xa0MB; the limit is 10.0\xa0MB." in response.context["form"].errors["photo"][0]
+
+
+def test_decompression_bomb_is_refused(client):
+    client.force_login(make_user())
+    buffer = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(buffer, format="PNG")  # 81 megapixels, a few kB on disk
+    bomb = SimpleUploadedFile("bomb.png", buffer.getvalue(), content_type="image/png")
+
+    response = post_profile(client, photo=bomb)
+
+    assert response.context["form"].errors["photo"] == ["bomb.png has too many pixels to process."]
+
+
+def test_profile_pages_need_sign_in(client):
+    for name in ["accounts:profile", "accounts:verification", "accounts:delete", "accounts:export"]:
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
