@@ -121,14 +121,14 @@ def test_reinstated_user_signs_in_again(client):
     user_reinstate(user=user, by=staff)
 
     assert log_in(client, "back@example.com")["Location"] == "/"
-    with pytest.raises(InvalidTransition, match="is not suspended"):
+    with pytest.raises(InvalidTransition, match=r"is not suspended"):
         user_reinstate(user=user, by=staff)
 
 
 def test_staff_cannot_suspend_themselves():
     staff = make_user(is_staff=True)
 
-    with pytest.raises(ApplicationError, match="You cannot suspend your own account."):
+    with pytest.raises(ApplicationError, match=r"You cannot suspend your own account\."):
         user_suspend(user=staff, by=staff, reason="test")
 
 
@@ -261,7 +261,8 @@ def test_admin_reject_needs_a_reason(client):
     request = make_pending_request(make_user())
     client.force_login(staff)
 
-    response = client.post(reverse("admin:accounts_verification_reject", args=[request.pk]), {"reason": ""}, follow=True)
+    url = reverse("admin:accounts_verification_reject", args=[request.pk])
+    response = client.post(url, {"reason": ""}, follow=True)
 
     assert "Give the reason for the rejection" in response.content.decode()
     request.refresh_from_db()

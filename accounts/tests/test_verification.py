@@ -30,7 +30,7 @@ def staff():
 def test_an_incomplete_profile_cannot_ask_for_verification():
     user = make_user()
 
-    with pytest.raises(ApplicationError, match="Complete your profile before asking for verification. Missing: About"):
+    with pytest.raises(ApplicationError, match=r"Complete your profile before asking for verification\. Missing: "):
         verification_request_create(user=user, document_type="passport", document=pdf_upload())
 
     assert not VerificationRequest.objects.exists()
@@ -49,7 +49,7 @@ def test_a_second_pending_request_is_refused():
     user = make_user()
     make_pending_request(user)
 
-    with pytest.raises(ApplicationError, match="You already have a verification request waiting for review."):
+    with pytest.raises(ApplicationError, match=r"You already have a verification request waiting for review\."):
         verification_request_create(user=user, document_type="passport", document=pdf_upload())
 
     assert VerificationRequest.objects.filter(user=user).count() == 1
@@ -89,7 +89,7 @@ def test_rejection_keeps_the_reason_emails_it_and_allows_a_new_request(staff, dj
 def test_rejection_needs_a_reason(staff):
     request = make_pending_request(make_user())
 
-    with pytest.raises(ApplicationError, match="Give the reason"):
+    with pytest.raises(ApplicationError, match=r"Give the reason"):
         verification_reject(request=request, by=staff, reason="   ")
 
     request.refresh_from_db()
@@ -100,7 +100,7 @@ def test_a_decided_request_cannot_be_decided_again(staff):
     request = make_pending_request(make_user())
     verification_approve(request=request, by=staff)
 
-    with pytest.raises(InvalidTransition, match="This request was already approved."):
+    with pytest.raises(InvalidTransition, match=r"This request was already approved\."):
         verification_reject(request=request, by=staff, reason="Oops")
 
 
@@ -114,7 +114,7 @@ def test_approving_a_duplicate_of_a_verified_profile_is_refused(staff, shared):
     verification_approve(request=first, by=staff)
     second = make_pending_request(make_user(), **shared)
 
-    with pytest.raises(ApplicationError, match="Cannot approve: another verified profile has the same phone or VAT"):
+    with pytest.raises(ApplicationError, match=r"Cannot approve: another verified profile has the same phone or VAT"):
         verification_approve(request=second, by=staff)
 
     second.refresh_from_db()
@@ -132,7 +132,7 @@ def test_the_database_refuses_two_verified_profiles_with_one_phone(staff):
 
     from accounts.services import _save_checking_uniqueness
 
-    with pytest.raises(ApplicationError, match="Another verified profile already uses this phone or VAT number."):
+    with pytest.raises(ApplicationError, match=r"Another verified profile already uses this phone or VAT number\."):
         _save_checking_uniqueness(profile, fields=["verified_at"])
 
 
@@ -208,7 +208,10 @@ def test_verification_page_refuses_bad_documents_with_a_message(client):
     client.force_login(user)
     url = reverse("accounts:verification")
     cases = [
-        (SimpleUploadedFile("id.docx", b"PK\x03\x04"), "id.docx is not an accepted file type. Accepted types: JPEG, JPG, PDF, PNG."),
+        (
+            SimpleUploadedFile("id.docx", b"PK\x03\x04"),
+            "id.docx is not an accepted file type. Accepted types: JPEG, JPG, PDF, PNG.",
+        ),
         (SimpleUploadedFile("id.pdf", b"MZ not a pdf"), "The content of id.pdf does not match its file type."),
         (SimpleUploadedFile("id.pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024)), "the limit is 10.0\xa0MB."),
     ]
