@@ -53,7 +53,7 @@ class ProfileForm(forms.ModelForm):
         label="Profile photo",
         help_text=f"JPG, PNG or WebP, at least {PHOTO_MIN_SIDE}x{PHOTO_MIN_SIDE} pixels, at most 10 MB. "
         "We remove the photo's metadata (camera, location).",
-        widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.webp"}),
+        widget=forms.FileInput(attrs={"accept": ".jpg,.jpeg,.png,.webp"}),
     )
     phone = forms.CharField(
         required=False,
@@ -92,7 +92,9 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.phone:
             self.initial["phone"] = self.instance.phone.as_international
-        self.fields["photo"].initial = None
+        # The chosen languages first, so that they show at the top of the list box.
+        chosen = set(self.instance.languages)
+        self.fields["languages"].choices = sorted(LANGUAGE_CHOICES, key=lambda choice: choice[0] not in chosen)
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
@@ -156,7 +158,7 @@ class VerificationRequestForm(forms.ModelForm):
         label="ID document",
         help_text="A photo or scan of your passport, driving licence or business ownership proof: "
         "JPG, PNG or PDF, at most 10 MB. Only our staff can see it; we delete it 30 days after our decision.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
+        widget=forms.FileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
     )
 
     class Meta:
