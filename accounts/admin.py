@@ -115,8 +115,7 @@ class UserAdmin(DjangoUserAdmin):
 class VerificationRequestAdmin(admin.ModelAdmin):
     """The verification queue: pending requests first, oldest first."""
 
-    list_display = ["id", "user_email", "public_name", "country", "completeness", "document_type", "status",
-                    "created_at", "duplicates"]
+    list_display = ["id", "user_email", "public_name", "completeness", "status", "created_at", "duplicates"]
     list_display_links = ["id", "user_email"]
     list_filter = ["status", "document_type"]
     search_fields = ["user__email", "user__username", "user__profile__display_name", "user__profile__company_name"]
@@ -147,10 +146,6 @@ class VerificationRequestAdmin(admin.ModelAdmin):
     @admin.display(description="name")
     def public_name(self, obj):
         return obj.user.profile.public_name
-
-    @admin.display(description="country")
-    def country(self, obj):
-        return obj.user.profile.country.name if obj.user.profile.country else "—"
 
     @admin.display(description="profile complete")
     def completeness(self, obj):

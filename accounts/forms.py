@@ -27,6 +27,7 @@ class SignupForm(AllauthSignupForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields.move_to_end("accept_terms")
         terms_url = reverse("pages:terms")
         self.fields["accept_terms"].label = format_html(
             'I accept the <a href="{}" target="_blank" rel="noopener">Terms of Service</a>', terms_url

@@ -58,13 +58,14 @@ class Profile(models.Model):
         COMPANY = "company", "Company"
 
     # The fields a profile needs before its owner can ask to be verified, with their labels.
+    # The labels are the profile form's, so the checklist names what the user sees.
     REQUIRED_FOR_VERIFICATION = {
-        "about": "About you",
+        "about": "About",
         "photo": "Profile photo",
         "languages": "Communication languages",
         "training": "Academic or professional training",
         "vat_number": "VAT or tax number",
-        "phone": "Phone number",
+        "phone": "Phone",
     }
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cadcam.middleware.AdminRequiresMFAMiddleware",
+    "cadcam.middleware.UserTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "cadcam.urls"

@@ -14,6 +14,7 @@ admin.site.site_title = "CadCam Masters staff"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("", include("cadcam.pages")),
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

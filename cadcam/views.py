@@ -2,11 +2,18 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from listings.selectors import categories_active
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on their own (the admin has no icon link)."""
+    return redirect(static("img/logo.svg"), permanent=True)
 
 
 def home(request):

@@ -77,9 +77,9 @@ def confirm_email(page: Page) -> None:
 def complete_profile(page: Page, tmp_path: Path) -> None:
     page.goto("/account/profile/")
     missing = page.get_by_test_id("completeness-missing")
-    expect(missing).to_contain_text("About you")
+    expect(missing).to_contain_text("About")
     expect(missing).to_contain_text("Profile photo")
-    expect(missing).to_contain_text("Phone number")
+    expect(missing).to_contain_text("Phone")
 
     page.get_by_label("About").fill("Dental technician and CAD designer: crowns, bridges and implant bars.")
     page.get_by_label("Profile photo").set_input_files(write_photo(tmp_path))

@@ -28,8 +28,8 @@ def test_completeness_lists_exactly_what_is_missing():
     profile = make_user().profile
 
     assert profile.missing_for_verification == [
-        "About you", "Profile photo", "Communication languages", "Academic or professional training",
-        "VAT or tax number", "Phone number",
+        "About", "Profile photo", "Communication languages", "Academic or professional training",
+        "VAT or tax number", "Phone",
     ]
     assert profile.completeness_percent == 0
     profile.about = "Hello"
@@ -145,3 +145,22 @@ def test_profile_pages_need_sign_in(client):
         response = client.get(reverse(name))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("account_login"))
+
+
+
+def test_pages_show_times_in_the_users_time_zone(client):
+    import datetime as dt
+
+    import time_machine
+
+    from accounts.tests.helpers import make_pending_request
+
+    user = make_user()
+    with time_machine.travel(dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC), tick=False):
+        make_pending_request(user)
+    Profile.objects.filter(user=user).update(time_zone="Asia/Tokyo")
+    client.force_login(user)
+
+    body = client.get(reverse("accounts:verification")).content.decode()
+
+    assert "5 January 2026, 21:00" in body  # 12:00 UTC is 21:00 in Tokyo
