@@ -1,52 +1,13 @@
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Case, IntegerField, Value, When
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.forms import RejectionForm, SuspensionForm
 from accounts.models import Profile, User, VerificationRequest
 from accounts.selectors import verification_possible_duplicates
 from accounts.services import user_reinstate, user_suspend, verification_approve, verification_reject
-from cadcam.errors import ApplicationError
-
-
-def _run_each(request, objects, action, success: str) -> None:
-    """Call a service for each object; report refusals one by one, successes in one line."""
-    done = 0
-    for obj in objects:
-        try:
-            action(obj)
-        except ApplicationError as error:
-            messages.error(request, f"{obj}: {error.message}")
-        else:
-            done += 1
-    if done:
-        messages.success(request, success.format(count=done))
-
-
-def _reason_step(modeladmin, request, queryset, *, form_class, title: str, action_name: str):
-    """The intermediate page of a bulk action that needs a reason. Returns the valid form,
-    or a response showing the form."""
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid():
-            return form
-    else:
-        form = form_class()
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "objects": queryset,
-        "form": form,
-        "action_name": action_name,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "opts": modeladmin.model._meta,
-    }
-    return TemplateResponse(request, "admin/reason_action.html", context)
+from cadcam.admin_helpers import ReviewQueueMixin, reason_step, run_each
 
 
 class ProfileInline(admin.StackedInline):
@@ -92,13 +53,10 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Suspend selected users (they cannot sign in; their listings leave browse)")
     def suspend_users(self, request, queryset):
-        step = _reason_step(
-            self, request, queryset, form_class=SuspensionForm, title="Suspend users", action_name="suspend_users"
-        )
-        if not isinstance(step, SuspensionForm):
-            return step
-        reason = step.cleaned_data["reason"]
-        _run_each(
+        reason = reason_step(self, request, queryset, title="Suspend users", action_name="suspend_users")
+        if not isinstance(reason, str):
+            return reason
+        run_each(
             request, queryset, lambda user: user_suspend(user=user, by=request.user, reason=reason),
             "Suspended {count} user(s).",
         )
@@ -106,15 +64,18 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Reinstate selected suspended users")
     def reinstate_users(self, request, queryset):
-        _run_each(
+        run_each(
             request, queryset, lambda user: user_reinstate(user=user, by=request.user), "Reinstated {count} user(s)."
         )
 
 
 @admin.register(VerificationRequest)
-class VerificationRequestAdmin(admin.ModelAdmin):
+class VerificationRequestAdmin(ReviewQueueMixin, admin.ModelAdmin):
     """The verification queue: pending requests first, oldest first."""
 
+    pending_status = VerificationRequest.Status.PENDING
+    approved_message = "Approved: {obj.user.email} is verified and was e-mailed."
+    rejected_message = "Rejected: {obj.user.email} was e-mailed the reason."
     list_display = ["id", "user_email", "public_name", "completeness", "status", "created_at", "duplicates"]
     list_display_links = ["id", "user_email"]
     list_filter = ["status", "document_type"]
@@ -163,19 +124,6 @@ class VerificationRequestAdmin(admin.ModelAdmin):
         url = reverse("accounts:verification_document", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, obj.document_name)
 
-    def get_urls(self):
-        own = [
-            path(
-                "<int:pk>/approve/", self.admin_site.admin_view(self.approve_view),
-                name="accounts_verification_approve",
-            ),
-            path(
-                "<int:pk>/reject/", self.admin_site.admin_view(self.reject_view),
-                name="accounts_verification_reject",
-            ),
-        ]
-        return own + super().get_urls()
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         extra = {}
@@ -183,63 +131,31 @@ class VerificationRequestAdmin(admin.ModelAdmin):
             extra = {
                 "profile": obj.user.profile,
                 "possible_duplicates": verification_possible_duplicates(obj.user.profile),
-                "rejection_form": RejectionForm(),
                 "other_requests": obj.user.verification_requests.exclude(pk=obj.pk),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def _next_in_queue(self, request):
-        following = self.get_queryset(request).filter(status=VerificationRequest.Status.PENDING).order_by("created_at")
-        following = following.first()
-        if following:
-            return redirect("admin:accounts_verificationrequest_change", following.pk)
-        return redirect("admin:accounts_verificationrequest_changelist")
+    def approve(self, obj, by):
+        verification_approve(request=obj, by=by)
 
-    def approve_view(self, request, pk):
-        obj = get_object_or_404(VerificationRequest, pk=pk)
-        if request.method != "POST":
-            return redirect("admin:accounts_verificationrequest_change", pk)
-        try:
-            verification_approve(request=obj, by=request.user)
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("admin:accounts_verificationrequest_change", pk)
-        messages.success(request, f"Approved: {obj.user.email} is verified and was e-mailed.")
-        return self._next_in_queue(request)
-
-    def reject_view(self, request, pk):
-        obj = get_object_or_404(VerificationRequest, pk=pk)
-        form = RejectionForm(request.POST or None)
-        if request.method != "POST":
-            return redirect("admin:accounts_verificationrequest_change", pk)
-        if not form.is_valid():
-            messages.error(request, "Give the reason for the rejection: the user reads it.")
-            return redirect("admin:accounts_verificationrequest_change", pk)
-        try:
-            verification_reject(request=obj, by=request.user, reason=form.cleaned_data["reason"])
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("admin:accounts_verificationrequest_change", pk)
-        messages.success(request, f"Rejected: {obj.user.email} was e-mailed the reason.")
-        return self._next_in_queue(request)
+    def reject(self, obj, by, reason):
+        verification_reject(request=obj, by=by, reason=reason)
 
     @admin.action(description="Approve selected requests")
     def approve_requests(self, request, queryset):
-        _run_each(
+        run_each(
             request, queryset, lambda obj: verification_approve(request=obj, by=request.user),
             "Approved {count} request(s).",
         )
 
     @admin.action(description="Reject selected requests (with a reason)")
     def reject_requests(self, request, queryset):
-        step = _reason_step(
-            self, request, queryset, form_class=RejectionForm, title="Reject verification requests",
-            action_name="reject_requests",
+        reason = reason_step(
+            self, request, queryset, title="Reject verification requests", action_name="reject_requests"
         )
-        if not isinstance(step, RejectionForm):
-            return step
-        reason = step.cleaned_data["reason"]
-        _run_each(
+        if not isinstance(reason, str):
+            return reason
+        run_each(
             request, queryset, lambda obj: verification_reject(request=obj, by=request.user, reason=reason),
             "Rejected {count} request(s).",
         )

@@ -178,15 +178,3 @@ class AccountDeleteForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Enter your password to confirm.",
     )
-
-
-class RejectionForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=1000,
-        help_text="The user reads this in the e-mail and on their verification page.",
-    )
-
-
-class SuspensionForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)

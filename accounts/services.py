@@ -17,7 +17,8 @@ from accounts.selectors import verification_conflicts
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.files import sha256_of
-from cadcam.images import reencode_image, square_thumbnail
+from cadcam.images import reencode_image, thumbnail
+from listings.services import listings_publish_approved
 
 ID_DOCUMENT_RETENTION = timedelta(days=30)
 PHOTO_THUMBNAIL_SIDE = 256
@@ -51,7 +52,7 @@ def profile_update(*, profile: Profile, data: dict, photo: UploadedFile | None =
         stamp = f"{timezone.now():%Y%m%d%H%M%S}"
         profile.photo.save(f"photo-{stamp}.jpg", reencode_image(photo, max_side=1200), save=False)
         profile.photo_thumbnail.save(
-            f"thumb-{stamp}.jpg", square_thumbnail(photo, side=PHOTO_THUMBNAIL_SIDE), save=False
+            f"thumb-{stamp}.jpg", thumbnail(photo, size=(PHOTO_THUMBNAIL_SIDE, PHOTO_THUMBNAIL_SIDE)), save=False
         )
         fields += ["photo", "photo_thumbnail"]
         transaction.on_commit(lambda: _delete_files(profile.photo.storage, old))
@@ -130,6 +131,7 @@ def verification_approve(*, request: VerificationRequest, by: User) -> Verificat
     request.save(update_fields=["status", "decided_at", "decided_by"])
     profile.verified_at = now
     _save_checking_uniqueness(profile, fields=["verified_at"])
+    listings_publish_approved(owner=request.user)
     send_templated_email(
         to=request.user.email,
         template="verification_approved",

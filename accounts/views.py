@@ -19,6 +19,7 @@ from accounts.services import (
     verification_request_create,
 )
 from cadcam.errors import ApplicationError
+from listings.selectors import favorite_ids_of, public_listings_of
 
 
 @login_required
@@ -79,7 +80,14 @@ def verification_document(request, pk: int):
 
 def public_profile(request, username: str):
     profile = public_profile_for(username)
-    return render(request, "accounts/public_profile.html", {"profile": profile, "seller": profile.user})
+    listings = public_listings_of(profile.user, request.user)
+    context = {
+        "profile": profile,
+        "seller": profile.user,
+        "listings": listings,
+        "favorite_ids": favorite_ids_of(request.user, listings),
+    }
+    return render(request, "accounts/public_profile.html", context)
 
 
 @login_required

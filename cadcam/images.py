@@ -38,7 +38,7 @@ def reencode_image(upload, *, max_side: int = 2400) -> ContentFile:
     return _as_jpeg(image, name=upload.name)
 
 
-def square_thumbnail(upload, *, side: int) -> ContentFile:
-    """A centred square crop of the picture, side x side pixels, as JPEG."""
-    image = ImageOps.fit(_load_rgb(upload), (side, side), Image.Resampling.LANCZOS)
-    return _as_jpeg(image, name=f"{PurePath(upload.name).stem}-{side}")
+def thumbnail(upload, *, size: tuple[int, int]) -> ContentFile:
+    """A centred crop of the picture to exactly `size` (width, height) pixels, as JPEG."""
+    image = ImageOps.fit(_load_rgb(upload), size, Image.Resampling.LANCZOS)
+    return _as_jpeg(image, name=f"{PurePath(upload.name).stem}-{size[0]}x{size[1]}")

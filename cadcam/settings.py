@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cadcam.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
     },
+    "expire-listings": {
+        "task": "listings.tasks.expire_listings",
+        "schedule": 60 * 60,
+    },
     "purge-id-documents": {
         "task": "accounts.tasks.purge_id_documents",
         "schedule": 60 * 60,

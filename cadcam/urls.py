@@ -17,6 +17,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("", include("cadcam.pages")),
     path("", include("accounts.urls")),
+    path("listings/", include("listings.urls")),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,6 @@
 import redis
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -7,13 +8,20 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from listings.selectors import categories_active
+from listings.selectors import categories_active, favorites_of, listings_of_owner
 
 
 @require_GET
 def favicon(request):
     """Browsers ask for /favicon.ico on their own (the admin has no icon link)."""
     return redirect(static("img/logo.svg"), permanent=True)
+
+
+@login_required
+def dashboard(request):
+    """The signed-in user's work: their listings (as a seller) and saved listings."""
+    context = {"my_listings": listings_of_owner(request.user), "favorites": favorites_of(request.user)}
+    return render(request, "dashboard.html", context)
 
 
 def home(request):

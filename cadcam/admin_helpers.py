@@ -1,0 +1,128 @@
+"""Pieces the staff admin pages share: actions that call a service for each selected
+object, and the intermediate page of actions that need a reason."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+
+from cadcam.errors import ApplicationError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text="The person concerned reads this in the e-mail and on the site.",
+    )
+
+
+def run_each(request, objects, action, success: str) -> None:
+    """Call a service for each object; report refusals one by one, successes in one line."""
+    done = 0
+    for obj in objects:
+        try:
+            action(obj)
+        except ApplicationError as error:
+            messages.error(request, f"{obj}: {error.message}")
+        else:
+            done += 1
+    if done:
+        messages.success(request, success.format(count=done))
+
+
+def reason_step(modeladmin, request, queryset, *, title: str, action_name: str):
+    """The intermediate page of a bulk action that needs a reason: returns the reason once
+    given, or the page asking for it."""
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        return form.cleaned_data["reason"]
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "form": form,
+        "action_name": action_name,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/reason_action.html", context)
+
+
+class ReviewQueueMixin:
+    """For ModelAdmins of things staff review one by one (verification requests, listings):
+    "Approve" and "Reject with this reason" buttons on the change page, which call the
+    model's services and then open the next item waiting in the queue.
+
+    Subclasses set `pending_status` and implement `approve(obj, by)` and
+    `reject(obj, by, reason)`; their change form template extends
+    admin/review_change_form.html."""
+
+    pending_status: str
+    approved_message = "Approved: {obj}."
+    rejected_message = "Rejected: {obj}."
+
+    def approve(self, obj, by):
+        raise NotImplementedError
+
+    def reject(self, obj, by, reason: str):
+        raise NotImplementedError
+
+    def _url_name(self, verb: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{verb}"
+
+    def get_urls(self):
+        from django.urls import path
+
+        own = [
+            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name=self._url_name("approve")),
+            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name=self._url_name("reject")),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.urls import reverse
+
+        extra = {
+            "approve_url": reverse(f"admin:{self._url_name('approve')}", args=[object_id]),
+            "reject_url": reverse(f"admin:{self._url_name('reject')}", args=[object_id]),
+            "rejection_form": ReasonForm(),
+            "pending_status": self.pending_status,
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def _redirect_to(self, pk=None):
+        from django.shortcuts import redirect
+
+        if pk is None:
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", pk)
+
+    def _next_in_queue(self, request):
+        waiting = self.get_queryset(request).filter(status=self.pending_status).order_by("pk").first()
+        return self._redirect_to(waiting.pk if waiting else None)
+
+    def _decide(self, request, pk, decision, success: str):
+        from django.shortcuts import get_object_or_404
+
+        obj = get_object_or_404(self.model, pk=pk)
+        if request.method != "POST":
+            return self._redirect_to(pk)
+        try:
+            decision(obj)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return self._redirect_to(pk)
+        messages.success(request, success.format(obj=obj))
+        return self._next_in_queue(request)
+
+    def approve_view(self, request, pk):
+        return self._decide(request, pk, lambda obj: self.approve(obj, request.user), self.approved_message)
+
+    def reject_view(self, request, pk):
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and not form.is_valid():
+            messages.error(request, "Give the reason for the rejection: the person concerned reads it.")
+            return self._redirect_to(pk)
+        reason = form.cleaned_data["reason"] if form.is_bound else ""
+        return self._decide(request, pk, lambda obj: self.reject(obj, request.user, reason), self.rejected_message)

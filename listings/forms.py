@@ -1,0 +1,181 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from cadcam.files import IMAGE_EXTENSIONS, check_upload
+from cadcam.money import MoneyField
+from listings.models import MAX_IMAGES, MAX_OPTIONS, MAX_PRICE_CENTS, MIN_PRICE_CENTS, CadSoftware, Category, Listing
+from listings.prechecks import MIN_IMAGE_SIZE
+from listings.selectors import SORTS, BrowseFilters
+
+MB = 1024 * 1024
+IMAGE_MAX_BYTES = 10 * MB
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several pictures at once; each one checked like a single upload."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".jpg,.jpeg,.png,.webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
+        cleaned = [super(MultipleImageField, self).clean(upload, initial) for upload in uploads]
+        for upload in cleaned:
+            check_upload(upload, allowed=IMAGE_EXTENSIONS, max_bytes=IMAGE_MAX_BYTES)
+            _check_min_size(upload)
+        return cleaned
+
+
+def _check_min_size(upload) -> None:
+    from PIL import Image
+
+    with Image.open(upload) as image:
+        width, height = image.size
+    upload.seek(0)
+    if width < MIN_IMAGE_SIZE[0] or height < MIN_IMAGE_SIZE[1]:
+        raise forms.ValidationError(
+            f"{upload.name} is {width}x{height} pixels; images must be at least "
+            f"{MIN_IMAGE_SIZE[0]}x{MIN_IMAGE_SIZE[1]}."
+        )
+
+
+class ListingForm(forms.ModelForm):
+    price_cents = MoneyField(
+        label="Unit price (USD)", min_cents=MIN_PRICE_CENTS, max_cents=MAX_PRICE_CENTS,
+        help_text="At least $7.00, at most $10,000.00. You receive it minus the 9% platform fee (at least $3.49).",
+        error_messages={"min_value": "The price must be at least $7.00.",
+                        "max_value": "The price can be at most $10,000.00."},
+    )
+    software = forms.ModelMultipleChoiceField(
+        queryset=CadSoftware.objects.filter(is_active=True), widget=forms.CheckboxSelectMultiple,
+        label="CAD software you design with",
+        error_messages={"required": "Choose at least one CAD software you design with."},
+    )
+    recipient_usernames = forms.CharField(
+        required=False, label="Offer privately to (usernames)",
+        help_text="Comma-separated usernames, e.g. brightsmile, dentalab-nyc. Only they (and our staff) can see a "
+        "private listing.",
+    )
+    new_images = MultipleImageField(
+        required=False, label="Add images",
+        help_text=f"JPG, PNG or WebP, at least {MIN_IMAGE_SIZE[0]}x{MIN_IMAGE_SIZE[1]} pixels, at most 10 MB each, "
+        f"up to {MAX_IMAGES} in all. The first image is the cover.",
+    )
+
+    class Meta:
+        model = Listing
+        fields = [
+            "title", "category", "description", "software", "revisions_included", "price_cents", "is_per_unit",
+            "unit_name", "turnaround_days", "expires_on", "is_private",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 8}),
+            "expires_on": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {"turnaround_days": "Turnaround (days)", "expires_on": "Expires on (optional)",
+                  "is_private": "Private listing: only for the clients named below"}
+        help_texts = {
+            "description": "Plain text, at least 150 characters: what you design, what you need from the client, "
+            "what they receive. No links, e-mail addresses, phone numbers or social handles.",
+            "revisions_included": "How many rounds of changes the price includes (0 to 10).",
+        }
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        if self.instance.pk:
+            self.initial["recipient_usernames"] = ", ".join(
+                self.instance.recipients.order_by("username").values_list("username", flat=True)
+            )
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data.get("expires_on")
+        if expires_on and expires_on <= timezone.localdate():
+            raise forms.ValidationError("The expiry date must be in the future.")
+        return expires_on
+
+    def clean(self):
+        cleaned = super().clean()
+        names = [name.strip().lstrip("@") for name in (cleaned.get("recipient_usernames") or "").split(",")]
+        names = [name for name in names if name]
+        users = list(get_user_model().objects.filter(username__in=names, is_active=True, deleted_at__isnull=True))
+        found = {user.username.lower() for user in users}
+        unknown = [name for name in names if name.lower() not in found]
+        if unknown:
+            self.add_error("recipient_usernames", f"No user with the username {', '.join(unknown)}.")
+        if self.owner in users:
+            self.add_error("recipient_usernames", "You cannot offer a private listing to yourself.")
+        cleaned["recipients"] = users
+        if cleaned.get("is_private") and not names:
+            self.add_error("recipient_usernames", "Name at least one client for a private listing.")
+        if cleaned.get("is_per_unit") and not (cleaned.get("unit_name") or "").strip():
+            self.add_error("unit_name", 'Name the unit you price per (e.g. "tooth").')
+        return cleaned
+
+    def content(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "software"}
+
+
+class OptionForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False, label="Add-on")
+    price_cents = MoneyField(label="Price (USD)", min_cents=0, max_cents=MAX_PRICE_CENTS, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("name") and cleaned.get("price_cents") is None:
+            self.add_error("price_cents", "Give the add-on's price.")
+        if cleaned.get("price_cents") is not None and not cleaned.get("name"):
+            self.add_error("name", "Name the add-on.")
+        return cleaned
+
+
+OptionFormSet = forms.formset_factory(
+    OptionForm, extra=3, max_num=MAX_OPTIONS, validate_max=True, absolute_max=MAX_OPTIONS
+)
+
+
+class BrowseForm(forms.Form):
+    """The browse and search filters, as they appear in the URL."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.filter(is_active=True), to_field_name="slug", required=False, empty_label="All"
+    )
+    software = forms.ModelMultipleChoiceField(
+        queryset=CadSoftware.objects.filter(is_active=True), to_field_name="slug", required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+    price_min = MoneyField(required=False, min_cents=0, label="Min price ($)")
+    price_max = MoneyField(required=False, min_cents=0, label="Max price ($)")
+    turnaround = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Delivered within",
+        choices=[("", "Any time"), (1, "1 day"), (2, "2 days"), (3, "3 days"), (5, "5 days"), (7, "1 week")],
+    )
+    verified = forms.BooleanField(
+        required=False, label="Verified sellers only", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
+    private = forms.BooleanField(
+        required=False, label="Offered privately to me", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
+    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False, label="Sort by")
+
+    def filters(self) -> BrowseFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return BrowseFilters(
+            q=data.get("q") or "",
+            category=data.get("category"),
+            software=tuple(data.get("software") or ()),
+            price_min_cents=data.get("price_min"),
+            price_max_cents=data.get("price_max"),
+            max_turnaround=data.get("turnaround"),
+            verified_only=bool(data.get("verified")),
+            private_only=bool(data.get("private")),
+            sort=data.get("sort") or "relevance",
+        )

@@ -1,0 +1,187 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cadcam.errors import ApplicationError
+from listings.forms import BrowseForm, ListingForm, OptionFormSet
+from listings.models import Listing
+from listings.prechecks import listing_problems
+from listings.selectors import favorite_ids_of, listing_owned_by, listing_visible_to, listings_browse
+from listings.services import (
+    ListingNotReady,
+    OptionData,
+    favorite_toggle,
+    listing_archive,
+    listing_create,
+    listing_images_add,
+    listing_images_arrange,
+    listing_submit,
+    listing_update,
+)
+
+PAGE_SIZE = 24
+
+
+def browse(request):
+    form = BrowseForm(request.GET or None)
+    filters = form.filters()
+    page = Paginator(listings_browse(viewer=request.user, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "favorite_ids": favorite_ids_of(request.user, page.object_list),
+        "query_string": query.urlencode(),
+    }
+    template = "listings/_results.html" if request.headers.get("HX-Request") else "listings/browse.html"
+    return render(request, template, context)
+
+
+def detail(request, pk: int, slug: str):
+    listing = listing_visible_to(request.user, pk)
+    if slug != listing.slug:
+        return redirect(listing, permanent=True)
+    is_owner = request.user.is_authenticated and listing.owner_id == request.user.pk
+    context = {
+        "listing": listing,
+        "seller": listing.owner,
+        "is_owner": is_owner,
+        "pending_edit": Listing.objects.filter(edit_of=listing).first() if is_owner else None,
+        "is_favorite": bool(favorite_ids_of(request.user, [listing])),
+    }
+    return render(request, "listings/detail.html", context)
+
+
+def _options_from(formset) -> list[OptionData]:
+    return [
+        OptionData(name=form.cleaned_data["name"], price_cents=form.cleaned_data["price_cents"])
+        for form in formset.forms
+        if form.cleaned_data.get("name") and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def _option_initial(listing: Listing | None) -> list[dict]:
+    if listing is None:
+        return []
+    return [{"name": option.name, "price_cents": option.price_cents} for option in listing.options.all()]
+
+
+def _image_order(request, listing: Listing) -> tuple[list[int], list[int]]:
+    """The order the owner typed (position boxes) and the images they ticked for removal."""
+    images = list(listing.images.all())
+
+    def typed_position(image):
+        try:
+            return int(request.POST.get(f"position_{image.pk}", image.position + 1))
+        except ValueError:
+            return image.position + 1
+
+    order = [image.pk for image in sorted(images, key=lambda image: (typed_position(image), image.position))]
+    removed = [image.pk for image in images if request.POST.get(f"remove_{image.pk}")]
+    return order, removed
+
+
+def _save_and_maybe_submit(request, form, formset, *, listing: Listing | None) -> Listing | None:
+    """Save the content (create, update, or start an edit of a live listing), then submit it
+    for review if asked. Returns the row now being edited, or None when saving was refused."""
+    try:
+        with transaction.atomic():
+            content = {**form.content(), "software": form.cleaned_data["software"]}
+            if listing is None:
+                target = listing_create(
+                    owner=request.user, data=content, software=content.pop("software"),
+                    options=_options_from(formset), recipients=form.cleaned_data["recipients"],
+                    images=form.cleaned_data["new_images"],
+                )
+            else:
+                target = listing_update(
+                    listing=listing, by=request.user, data=content, software=content.pop("software"),
+                    options=_options_from(formset), recipients=form.cleaned_data["recipients"],
+                )
+                order, removed = _image_order(request, target)
+                listing_images_arrange(listing=target, by=request.user, order=order, remove=removed)
+                listing_images_add(listing=target, uploads=form.cleaned_data["new_images"])
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return None
+    if request.POST.get("action") != "submit":
+        messages.success(request, "Saved as a draft. Submit it for review when it is ready.")
+        return target
+    try:
+        listing_submit(listing=target, by=request.user)
+    except ListingNotReady as error:
+        messages.error(request, "Saved, but not submitted yet. Fix these first:")
+        for problem in error.problems:
+            messages.error(request, problem.message)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Submitted for review. We will e-mail you when staff have looked at it.")
+    return target
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request):
+    form = ListingForm(request.POST or None, request.FILES or None, owner=request.user)
+    formset = OptionFormSet(request.POST or None, prefix="options")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        target = _save_and_maybe_submit(request, form, formset, listing=None)
+        if target is not None:
+            return redirect("listings:edit", target.pk)
+    return render(request, "listings/form.html", {"form": form, "formset": formset, "listing": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request, pk: int):
+    listing = listing_owned_by(request.user, pk)
+    # A live listing is edited through its pending copy; show that copy's content if there is one.
+    editing = Listing.objects.filter(edit_of=listing).first() or listing
+    form = ListingForm(request.POST or None, request.FILES or None, instance=editing, owner=request.user)
+    formset = OptionFormSet(request.POST or None, prefix="options", initial=_option_initial(editing))
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        if _save_and_maybe_submit(request, form, formset, listing=listing) is not None:
+            return redirect("listings:edit", listing.pk)
+        editing.refresh_from_db()
+    context = {
+        "form": form,
+        "formset": formset,
+        "listing": listing,
+        "editing": editing,
+        "problems": listing_problems(editing) if editing.status in {"draft", "rejected"} else [],
+    }
+    return render(request, "listings/form.html", context)
+
+
+@login_required
+@require_POST
+def archive(request, pk: int):
+    listing = listing_owned_by(request.user, pk)
+    try:
+        listing_archive(listing=listing, by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"“{listing.title}” is archived: nobody can order it any more.")
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def favorite(request, pk: int):
+    listing = listing_visible_to(request.user, pk)
+    if not listing.is_live:
+        return HttpResponseBadRequest("Only live listings can be saved.")
+    saved = favorite_toggle(user=request.user, listing=listing)
+    if request.headers.get("HX-Request"):
+        return render(request, "listings/_favorite_button.html", {"listing": listing, "is_favorite": saved})
+    messages.success(request, "Saved to your favorites." if saved else "Removed from your favorites.")
+    return redirect(listing)
+
