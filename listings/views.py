@@ -73,17 +73,21 @@ def _option_initial(listing: Listing | None) -> list[dict]:
 
 
 def _image_order(request, listing: Listing) -> tuple[list[int], list[int]]:
-    """The order the owner typed (position boxes) and the images they ticked for removal."""
+    """The order the owner typed in the position boxes, and the images ticked for removal.
+
+    The boxes are keyed by the image's place in the list (0, 1, ...), not its id: when the
+    first change to a live listing creates its edit copy, the copy's images have new ids
+    but the same places."""
     images = list(listing.images.all())
 
-    def typed_position(image):
+    def typed_position(index: int) -> int:
         try:
-            return int(request.POST.get(f"position_{image.pk}", image.position + 1))
+            return int(request.POST.get(f"position_{index}", index + 1))
         except ValueError:
-            return image.position + 1
+            return index + 1
 
-    order = [image.pk for image in sorted(images, key=lambda image: (typed_position(image), image.position))]
-    removed = [image.pk for image in images if request.POST.get(f"remove_{image.pk}")]
+    order = [images[index].pk for index in sorted(range(len(images)), key=lambda i: (typed_position(i), i))]
+    removed = [image.pk for index, image in enumerate(images) if request.POST.get(f"remove_{index}")]
     return order, removed
 
 

@@ -166,17 +166,21 @@ def test_images_can_be_reordered_and_removed(client):
 
     client.post(
         reverse("listings:edit", args=[listing.pk]),
-        {
-            **form_data(action="save"),
-            f"position_{third.pk}": "1",
-            f"position_{first.pk}": "2",
-            f"position_{second.pk}": "3",
-            f"remove_{second.pk}": "1",
-        },
+        {**form_data(action="save"), "position_2": "1", "position_0": "2", "position_1": "3", "remove_1": "1"},
     )
 
     assert [image.pk for image in listing.images.all()] == [third.pk, first.pk]
     assert listing.cover.pk == third.pk
+
+
+def test_removing_an_image_of_a_live_listing_applies_to_its_edit(client):
+    live = make_published(images=2)
+    client.force_login(live.owner)
+
+    client.post(reverse("listings:edit", args=[live.pk]), {**form_data(action="save"), "remove_0": "1"})
+
+    assert live.images.count() == 2
+    assert Listing.objects.get(edit_of=live).images.count() == 1
 
 
 def test_someone_elses_listing_cannot_be_edited_or_archived(client):
