@@ -41,6 +41,21 @@ def account_export(*, user: User) -> dict:
             "terms_accepted_at": profile.terms_accepted_at,
             "has_photo": bool(profile.photo),
         },
+        "listings": [
+            {
+                "id": listing.pk,
+                "title": listing.title,
+                "status": listing.status,
+                "category": listing.category.name,
+                "description": listing.description,
+                "price_cents": listing.price_cents,
+                "currency": listing.currency,
+                "created_at": listing.created_at,
+                "published_at": listing.published_at,
+            }
+            for listing in user.listings.select_related("category").order_by("pk")
+        ],
+        "favorites": [favorite.listing.title for favorite in user.favorites.select_related("listing")],
         "verification_requests": [
             {
                 "created_at": item.created_at,

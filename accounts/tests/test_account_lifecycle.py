@@ -205,6 +205,7 @@ def test_data_export_is_the_users_own_data_as_json(client):
     assert data["account"]["email"] == "me@example.com"
     assert data["profile"]["vat_number"] == "136695976"
     assert data["profile"]["languages"] == ["English"]
+    assert data["listings"] == []
     assert "someone-else" not in response.content.decode()
 
 
@@ -267,3 +268,15 @@ def test_admin_reject_needs_a_reason(client):
     assert "Give the reason for the rejection" in response.content.decode()
     request.refresh_from_db()
     assert request.status == VerificationRequest.Status.PENDING
+
+
+def test_data_export_includes_the_users_listings(client):
+    from listings.tests.helpers import make_draft
+
+    user = make_user()
+    make_draft(user, title="Night guard design")
+    client.force_login(user)
+
+    data = json.loads(client.get(reverse("accounts:export")).content)
+
+    assert [(item["title"], item["status"]) for item in data["listings"]] == [("Night guard design", "draft")]
