@@ -77,6 +77,8 @@ class ListingForm(forms.ModelForm):
         widgets = {
             "description": forms.Textarea(attrs={"rows": 8}),
             "expires_on": forms.DateInput(attrs={"type": "date"}),
+            "turnaround_days": forms.NumberInput(attrs={"min": 1, "max": 60}),
+            "revisions_included": forms.NumberInput(attrs={"min": 0, "max": 10}),
         }
         labels = {"turnaround_days": "Turnaround (days)", "expires_on": "Expires on (optional)",
                   "is_private": "Private listing: only for the clients named below"}
@@ -127,6 +129,12 @@ class OptionForm(forms.Form):
     name = forms.CharField(max_length=80, required=False, label="Add-on")
     price_cents = MoneyField(label="Price (USD)", min_cents=0, max_cents=MAX_PRICE_CENTS, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        number = int(self.prefix.rsplit("-", 1)[-1]) + 1 if self.prefix else 1
+        self.fields["name"].label = f"Add-on {number}"
+        self.fields["price_cents"].label = f"Add-on {number} price (USD)"
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("name") and cleaned.get("price_cents") is None:
@@ -167,7 +175,9 @@ class BrowseForm(forms.Form):
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False, label="Sort by")
 
     def filters(self) -> BrowseFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        # A mistyped parameter (price_min=abc) drops only itself; the valid filters still apply.
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
         return BrowseFilters(
             q=data.get("q") or "",
             category=data.get("category"),

@@ -4,6 +4,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from cadcam.money import format_cents
@@ -127,7 +128,13 @@ class Listing(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.status == self.Status.PUBLISHED and self.edit_of_id is None
+        """Findable and orderable now: the same rule as listings.selectors.listings_live_for."""
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.edit_of_id is None
+            and self.owner.is_active
+            and (self.expires_on is None or self.expires_on >= timezone.localdate())
+        )
 
     @property
     def price_display(self) -> str:

@@ -144,8 +144,14 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
         listings = listings.filter(search_vector=query)
     if filters.category:
         listings = listings.filter(category=filters.category)
-    for software in filters.software:
-        listings = listings.filter(software=software)
+    if filters.software:  # designers working in any of the chosen programs
+        listings = listings.filter(
+            Exists(
+                Listing.software.through.objects.filter(
+                    listing_id=OuterRef("pk"), cadsoftware_id__in=[software.pk for software in filters.software]
+                )
+            )
+        )
     if filters.price_min_cents is not None:
         listings = listings.filter(price_cents__gte=filters.price_min_cents)
     if filters.price_max_cents is not None:
@@ -154,8 +160,10 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
         listings = listings.filter(turnaround_days__lte=filters.max_turnaround)
     if filters.verified_only:
         listings = listings.filter(owner__profile__verified_at__isnull=False)
-    if filters.private_only:
-        listings = listings.filter(is_private=True)
+    if filters.private_only:  # offered to me: not my own, nor (for staff) everyone's
+        if not viewer.is_authenticated:
+            return Listing.objects.none()
+        listings = listings.filter(is_private=True).filter(_offered_to(viewer))
 
     if filters.sort == "price_asc":
         listings = listings.order_by("price_cents", "-pk")

@@ -64,10 +64,22 @@ class OptionData:
     price_cents: int
 
 
+ACTION_WORDS = {
+    "submit": "submitted for review",
+    "approve": "approved",
+    "reject": "rejected",
+    "publish_verified": "published",
+    "archive": "archived",
+    "expire": "expired",
+}
+
+
 def _check(listing: Listing, action: str) -> str | None:
     allowed, target = TRANSITIONS[action]
     if listing.status not in allowed:
-        raise InvalidTransition(f"This listing is {listing.get_status_display().lower()}: it cannot be {action}d now.")
+        raise InvalidTransition(
+            f"This listing is {listing.get_status_display().lower()}: it cannot be {ACTION_WORDS[action]} now."
+        )
     return target
 
 

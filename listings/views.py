@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
@@ -39,8 +40,11 @@ def browse(request):
         "favorite_ids": favorite_ids_of(request.user, page.object_list),
         "query_string": query.urlencode(),
     }
-    template = "listings/_results.html" if request.headers.get("HX-Request") else "listings/browse.html"
-    return render(request, template, context)
+    # htmx asks for the results only, except when it restores a page from history.
+    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    response = render(request, "listings/_results.html" if fragment else "listings/browse.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def detail(request, pk: int, slug: str):

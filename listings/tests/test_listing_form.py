@@ -161,7 +161,7 @@ def test_more_than_ten_images_are_refused(client):
 def test_images_can_be_reordered_and_removed(client):
     owner = make_verified_seller()
     listing = make_draft(owner, images=3)
-    first, second, third = listing.images.all()
+    first, _second, third = listing.images.all()
     client.force_login(owner)
 
     client.post(
