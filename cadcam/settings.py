@@ -159,9 +159,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # at MEDIA_URL: by Django when DJANGO_SERVE_MEDIA is on (the default in development),
 # by the web server in front otherwise. Private files (ID documents) live elsewhere and
 # are only ever served by views that check permission.
+# Local data (embedded databases, uploads, e-mail files) lives under CADCAM_DATA_DIR.
+DATA_DIR = Path(env("CADCAM_DATA_DIR", default=str(BASE_DIR / ".data")))
 MEDIA_URL = "/media/"
-MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
-PRIVATE_MEDIA_ROOT = env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=BASE_DIR / ".data" / "private")
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=DATA_DIR / "media")
+PRIVATE_MEDIA_ROOT = env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=DATA_DIR / "private")
 SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=DEBUG)
 FILE_UPLOAD_PERMISSIONS = 0o640
 STORAGES = {
@@ -201,7 +203,7 @@ else:
     EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
-EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / ".data" / "emails")
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=DATA_DIR / "emails")
 EMAIL_TIMEOUT = 20
 
 # Celery (read by cadcam/celery.py with the CELERY_ namespace).

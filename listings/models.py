@@ -106,6 +106,11 @@ class Listing(models.Model):
                 condition=models.Q(status="published", edit_of__isnull=True),
             ),
             models.Index(
+                fields=["price_cents"],
+                name="listings_price_idx",
+                condition=models.Q(status="published", edit_of__isnull=True),
+            ),
+            models.Index(
                 fields=["-published_at"],
                 name="listings_newest_idx",
                 condition=models.Q(status="published", edit_of__isnull=True),

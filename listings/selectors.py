@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from listings.models import Category, Favorite, Listing, ListingImage
 
@@ -130,8 +132,9 @@ class BrowseFilters:
 def search_query(text: str) -> SearchQuery | None:
     """Words typed by a person as a prefix query: "zirc crown" finds "zirconia crowns".
 
-    Only letters and digits reach PostgreSQL's to_tsquery; everything else separates words."""
-    words = re.findall(r"\w+", text.lower())[:8]
+    Words are letters and digits, with "." or "-" kept inside a word, as PostgreSQL's
+    parser keeps them ("e.max", "all-on-4"); nothing else reaches to_tsquery."""
+    words = re.findall(r"\w+(?:[.-]\w+)*", text.lower())[:8]
     if not words:
         return None
     return SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config=SEARCH_CONFIG)
@@ -165,12 +168,45 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
             return Listing.objects.none()
         listings = listings.filter(is_private=True).filter(_offered_to(viewer))
 
+    # With words to match, `price_cents + 0` keeps the planner from walking the price index
+    # and testing every row against the words; it takes the text index and sorts the matches.
+    price = F("price_cents") + 0 if query is not None else F("price_cents")
     if filters.sort == "price_asc":
-        listings = listings.order_by("price_cents", "-pk")
+        listings = listings.order_by(price.asc(), "-pk")
     elif filters.sort == "price_desc":
-        listings = listings.order_by("-price_cents", "-pk")
+        listings = listings.order_by(price.desc(), "-pk")
     elif filters.sort == "relevance" and query is not None:
-        listings = listings.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-published_at")
+        listings = listings.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
+            "-rank", "-published_at", "-pk"
+        )
     else:
         listings = listings.order_by("-published_at", "-pk")
-    return _with_card_data(listings)
+    return listings
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `cap` + 1 results: "1,000+ services" is as useful as an exact figure and
+    does not scan every match on each request. Pages beyond the cap are not offered."""
+
+    cap = 1000
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.cap + 1, self.object_list.order_by()[: self.cap + 1].count())
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.cap
+
+
+def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: int) -> Page:
+    """One page of browse results, with what the cards show.
+
+    The page's ids come first from a narrow query (no descriptions, no joins for the cards),
+    then the cards for just those ids."""
+    paginator = CappedPaginator(listings_browse(viewer=viewer, filters=filters).values_list("pk", flat=True), per_page)
+    page = paginator.get_page(number)
+    ids = list(page.object_list)
+    cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.filter(pk__in=ids))}
+    page.object_list = [cards[pk] for pk in ids if pk in cards]
+    return page

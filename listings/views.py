@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -11,7 +10,7 @@ from cadcam.errors import ApplicationError
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
-from listings.selectors import favorite_ids_of, listing_owned_by, listing_visible_to, listings_browse
+from listings.selectors import favorite_ids_of, listing_owned_by, listing_visible_to, listings_browse_page
 from listings.services import (
     ListingNotReady,
     OptionData,
@@ -30,7 +29,9 @@ PAGE_SIZE = 24
 def browse(request):
     form = BrowseForm(request.GET or None)
     filters = form.filters()
-    page = Paginator(listings_browse(viewer=request.user, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = listings_browse_page(
+        viewer=request.user, filters=filters, number=request.GET.get("page"), per_page=PAGE_SIZE
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -326,9 +326,9 @@ def test_browse_runs_as_many_queries_for_3_listings_as_for_a_full_page(
 
     with django_assert_num_queries(len(few)):
         assert len(titles(browse(client, **params))) == PAGE_SIZE
-    # Signed in: session, user, profile (navbar); then for everyone: chosen software, count, listings, images,
-    # category and software choices of the filter form (3); signed in: favorites.
-    with django_assert_max_num_queries(11 if signed_in else 8):
+    # Signed in: session, user, profile (navbar); then for everyone: chosen software, capped count, the page's
+    # ids, their cards, images, category and software choices of the filter form (3); signed in: favorites.
+    with django_assert_max_num_queries(12 if signed_in else 9):
         browse(client, **params)
 
 
@@ -424,3 +424,27 @@ def test_a_saved_listing_that_is_taken_down_leaves_the_dashboard(client, seller)
 
     assert _saved_on_dashboard(client) == []
     assert client.post(reverse("listings:favorite", args=[listing.pk])).status_code == 404
+
+
+# --- dental terms and large results -------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["e.max", "E.MAX ven", "all-on", "All-on-4"])
+def test_dental_terms_with_dots_and_hyphens_are_found(client, seller, typed):
+    publish("E.max veneers, All-on-4 try-in", owner=seller)
+    publish("Printed study models", owner=seller)
+
+    assert titles(browse(client, q=typed)) == ["E.max veneers, All-on-4 try-in"]
+
+
+def test_large_results_are_counted_up_to_the_cap(client, seller, monkeypatch):
+    from listings.selectors import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    for n in range(5):
+        publish(f"Model {n}", owner=seller)
+
+    response = browse(client)
+
+    assert 'data-testid="result-count">3+ services' in response.content.decode()
+    assert len(titles(response)) == 4  # pages end just past the cap: refine the search to see the rest

@@ -2,13 +2,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
+from listings.demo import seed_listings
 
 
 class Command(BaseCommand):
     help = "Create or refresh the demo data shown by `make run`. Safe to run any number of times."
 
     def handle(self, *args, **options):
-        seed_users()
+        users = seed_users()
+        seed_listings(users)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"\n  Open http://{settings.SITE_DOMAIN}/\n")
         self.stdout.write(f"  Demo logins (password: {DEMO_PASSWORD}):")
