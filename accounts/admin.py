@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from accounts.models import Profile, User, VerificationRequest
 from accounts.selectors import verification_possible_duplicates
 from accounts.services import user_reinstate, user_suspend, verification_approve, verification_reject
-from cadcam.admin_helpers import ReviewQueueMixin, reason_step, run_each
+from cadcam.admin_helpers import ReviewQueueMixin, run_each, run_each_with_reason
 
 
 class ProfileInline(admin.StackedInline):
@@ -53,14 +53,11 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Suspend selected users (they cannot sign in; their listings leave browse)")
     def suspend_users(self, request, queryset):
-        reason = reason_step(self, request, queryset, title="Suspend users", action_name="suspend_users")
-        if not isinstance(reason, str):
-            return reason
-        run_each(
-            request, queryset, lambda user: user_suspend(user=user, by=request.user, reason=reason),
-            "Suspended {count} user(s).",
+        return run_each_with_reason(
+            self, request, queryset, title="Suspend users", action_name="suspend_users",
+            action=lambda user, reason: user_suspend(user=user, by=request.user, reason=reason),
+            success="Suspended {count} user(s).",
         )
-        return None
 
     @admin.action(description="Reinstate selected suspended users")
     def reinstate_users(self, request, queryset):
@@ -81,7 +78,6 @@ class VerificationRequestAdmin(ReviewQueueMixin, admin.ModelAdmin):
     list_filter = ["status", "document_type"]
     search_fields = ["user__email", "user__username", "user__profile__display_name", "user__profile__company_name"]
     list_select_related = ["user__profile"]
-    actions = ["approve_requests", "reject_requests"]
     change_form_template = "admin/accounts/verificationrequest/change_form.html"
     readonly_fields = ["user", "status", "document_type", "document_link", "document_sha256", "created_at",
                        "decided_at", "decided_by", "rejection_reason", "document_deleted_at"]
@@ -140,24 +136,3 @@ class VerificationRequestAdmin(ReviewQueueMixin, admin.ModelAdmin):
 
     def reject(self, obj, by, reason):
         verification_reject(request=obj, by=by, reason=reason)
-
-    @admin.action(description="Approve selected requests")
-    def approve_requests(self, request, queryset):
-        run_each(
-            request, queryset, lambda obj: verification_approve(request=obj, by=request.user),
-            "Approved {count} request(s).",
-        )
-
-    @admin.action(description="Reject selected requests (with a reason)")
-    def reject_requests(self, request, queryset):
-        reason = reason_step(
-            self, request, queryset, title="Reject verification requests", action_name="reject_requests"
-        )
-        if not isinstance(reason, str):
-            return reason
-        run_each(
-            request, queryset, lambda obj: verification_reject(request=obj, by=request.user, reason=reason),
-            "Rejected {count} request(s).",
-        )
-        return None
-

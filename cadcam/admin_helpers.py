@@ -2,7 +2,7 @@
 object, and the intermediate page of actions that need a reason."""
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
@@ -31,12 +31,14 @@ def run_each(request, objects, action, success: str) -> None:
         messages.success(request, success.format(count=done))
 
 
-def reason_step(modeladmin, request, queryset, *, title: str, action_name: str):
-    """The intermediate page of a bulk action that needs a reason: returns the reason once
-    given, or the page asking for it."""
+def run_each_with_reason(modeladmin, request, queryset, *, title: str, action_name: str, action, success: str):
+    """A bulk action that needs a reason: the first call shows a page asking for it; once
+    given, `action(obj, reason)` runs for each selected object."""
     form = ReasonForm(request.POST if "apply" in request.POST else None)
     if form.is_bound and form.is_valid():
-        return form.cleaned_data["reason"]
+        reason = form.cleaned_data["reason"]
+        run_each(request, queryset, lambda obj: action(obj, reason), success)
+        return None
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -61,6 +63,7 @@ class ReviewQueueMixin:
     pending_status: str
     approved_message = "Approved: {obj}."
     rejected_message = "Rejected: {obj}."
+    actions = ["approve_selected", "reject_selected"]
 
     def approve(self, obj, by):
         raise NotImplementedError
@@ -126,3 +129,14 @@ class ReviewQueueMixin:
             return self._redirect_to(pk)
         reason = form.cleaned_data["reason"] if form.is_bound else ""
         return self._decide(request, pk, lambda obj: self.reject(obj, request.user, reason), self.rejected_message)
+
+    @admin.action(description="Approve selected")
+    def approve_selected(self, request, queryset):
+        run_each(request, queryset, lambda obj: self.approve(obj, request.user), "Approved {count}.")
+
+    @admin.action(description="Reject selected (with a reason)")
+    def reject_selected(self, request, queryset):
+        return run_each_with_reason(
+            self, request, queryset, title=f"Reject {self.opts.verbose_name_plural}", action_name="reject_selected",
+            action=lambda obj, reason: self.reject(obj, request.user, reason), success="Rejected {count}.",
+        )

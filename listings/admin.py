@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.html import format_html, format_html_join
 
-from cadcam.admin_helpers import ReviewQueueMixin, reason_step, run_each
+from cadcam.admin_helpers import ReviewQueueMixin
 from cadcam.money import format_cents
 from listings.models import CadSoftware, Category, Listing
 from listings.prechecks import listing_problems
@@ -33,7 +33,6 @@ class ListingAdmin(ReviewQueueMixin, admin.ModelAdmin):
     list_filter = ["status", "category", "is_private", ("edit_of", admin.EmptyFieldListFilter)]
     search_fields = ["title", "owner__email", "owner__username"]
     list_select_related = ["owner", "category", "edit_of"]
-    actions = ["approve_listings", "reject_listings"]
     readonly_fields = [
         "title", "owner", "edit_of", "status", "category", "description", "software_names", "price",
         "is_per_unit", "unit_name", "options_list", "revisions_included", "turnaround_days", "expires_on",
@@ -103,17 +102,3 @@ class ListingAdmin(ReviewQueueMixin, admin.ModelAdmin):
         if not problems:
             return "All automatic checks pass."
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p.message,) for p in problems)))
-
-    @admin.action(description="Approve selected listings")
-    def approve_listings(self, request, queryset):
-        run_each(request, queryset, lambda obj: listing_approve(listing=obj, by=request.user),
-                 "Approved {count} listing(s).")
-
-    @admin.action(description="Reject selected listings (with a reason)")
-    def reject_listings(self, request, queryset):
-        reason = reason_step(self, request, queryset, title="Reject listings", action_name="reject_listings")
-        if not isinstance(reason, str):
-            return reason
-        run_each(request, queryset, lambda obj: listing_reject(listing=obj, by=request.user, reason=reason),
-                 "Rejected {count} listing(s).")
-        return None

@@ -220,3 +220,24 @@ def test_a_listing_past_its_date_leaves_browse_before_the_sweep_runs():
         make_published(expires_on=today - dt.timedelta(days=1))
 
     assert not listings_browse(viewer=make_user(), filters=BrowseFilters()).exists()
+
+
+def test_staff_bulk_actions_approve_and_reject_with_a_reason(client, staff):
+    from django.urls import reverse
+
+    owner = make_verified_seller()
+    first, second = make_draft(owner, title="First crown"), make_draft(owner, title="Second crown")
+    for listing in (first, second):
+        listing_submit(listing=listing, by=owner)
+    client.force_login(staff)
+    url = reverse("admin:listings_listing_changelist")
+
+    asked = client.post(url, {"action": "reject_selected", "_selected_action": [first.pk]})
+    assert "Reject listings" in asked.content.decode()
+    client.post(url, {"action": "reject_selected", "_selected_action": [first.pk], "apply": "1", "reason": "Blurry"})
+    client.post(url, {"action": "approve_selected", "_selected_action": [second.pk]})
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.rejection_reason) == (S.REJECTED, "Blurry")
+    assert second.status == S.PUBLISHED
