@@ -151,6 +151,26 @@ def listing_update(*, listing: Listing, by: User, data: dict, software: Iterable
     return target
 
 
+@transaction.atomic
+def listing_edit(*, listing: Listing, by: User, data: dict, software: Iterable, options: Sequence[OptionData] = (),
+                 recipients: Iterable[User] = (), image_order: Sequence[int] = (), removed_images: Iterable[int] = (),
+                 new_images: Sequence = ()) -> Listing:
+    """Everything the edit page changes, at once: content, image order and removals (as places
+    in the current list, 0 first), new images. Returns the row changed (see listing_update)."""
+    target = listing_update(
+        listing=listing, by=by, data=data, software=software, options=options, recipients=recipients
+    )
+    current = list(target.images.all())
+    places = [place for place in image_order if 0 <= place < len(current)]
+    listing_images_arrange(
+        listing=target, by=by,
+        order=[current[place].pk for place in places],
+        remove=[current[place].pk for place in removed_images if 0 <= place < len(current)],
+    )
+    listing_images_add(listing=target, uploads=new_images)
+    return target
+
+
 def listing_edit_copy(*, listing: Listing) -> Listing:
     """The pending edit of a live listing, made as a copy of the live content if there is none."""
     existing = Listing.objects.filter(edit_of=listing).first()

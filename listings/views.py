@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -17,10 +16,8 @@ from listings.services import (
     favorite_toggle,
     listing_archive,
     listing_create,
-    listing_images_add,
-    listing_images_arrange,
+    listing_edit,
     listing_submit,
-    listing_update,
 )
 
 PAGE_SIZE = 24
@@ -77,45 +74,41 @@ def _option_initial(listing: Listing | None) -> list[dict]:
     return [{"name": option.name, "price_cents": option.price_cents} for option in listing.options.all()]
 
 
-def _image_order(request, listing: Listing) -> tuple[list[int], list[int]]:
-    """The order the owner typed in the position boxes, and the images ticked for removal.
+def _image_places(request, count: int) -> tuple[list[int], list[int]]:
+    """The order typed in the position boxes and the images ticked for removal, as places
+    in the list shown (0 first). Places, not ids: the first change to a live listing creates
+    its edit copy, whose images have new ids but the same places."""
 
-    The boxes are keyed by the image's place in the list (0, 1, ...), not its id: when the
-    first change to a live listing creates its edit copy, the copy's images have new ids
-    but the same places."""
-    images = list(listing.images.all())
-
-    def typed_position(index: int) -> int:
+    def typed_position(place: int) -> int:
         try:
-            return int(request.POST.get(f"position_{index}", index + 1))
+            return int(request.POST.get(f"position_{place}", place + 1))
         except ValueError:
-            return index + 1
+            return place + 1
 
-    order = [images[index].pk for index in sorted(range(len(images)), key=lambda i: (typed_position(i), i))]
-    removed = [image.pk for index, image in enumerate(images) if request.POST.get(f"remove_{index}")]
+    order = sorted(range(count), key=lambda place: (typed_position(place), place))
+    removed = [place for place in range(count) if request.POST.get(f"remove_{place}")]
     return order, removed
 
 
 def _save_and_maybe_submit(request, form, formset, *, listing: Listing | None) -> Listing | None:
     """Save the content (create, update, or start an edit of a live listing), then submit it
     for review if asked. Returns the row now being edited, or None when saving was refused."""
+    common = {
+        "data": form.content(),
+        "software": form.cleaned_data["software"],
+        "options": _options_from(formset),
+        "recipients": form.cleaned_data["recipients"],
+    }
     try:
-        with transaction.atomic():
-            content = {**form.content(), "software": form.cleaned_data["software"]}
-            if listing is None:
-                target = listing_create(
-                    owner=request.user, data=content, software=content.pop("software"),
-                    options=_options_from(formset), recipients=form.cleaned_data["recipients"],
-                    images=form.cleaned_data["new_images"],
-                )
-            else:
-                target = listing_update(
-                    listing=listing, by=request.user, data=content, software=content.pop("software"),
-                    options=_options_from(formset), recipients=form.cleaned_data["recipients"],
-                )
-                order, removed = _image_order(request, target)
-                listing_images_arrange(listing=target, by=request.user, order=order, remove=removed)
-                listing_images_add(listing=target, uploads=form.cleaned_data["new_images"])
+        if listing is None:
+            target = listing_create(owner=request.user, images=form.cleaned_data["new_images"], **common)
+        else:
+            shown = Listing.objects.filter(edit_of=listing).first() or listing
+            order, removed = _image_places(request, shown.images.count())
+            target = listing_edit(
+                listing=listing, by=request.user, image_order=order, removed_images=removed,
+                new_images=form.cleaned_data["new_images"], **common,
+            )
     except ApplicationError as error:
         messages.error(request, error.message)
         return None
