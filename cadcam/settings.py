@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "cadcam",
     "accounts",
     "listings",
+    "payouts",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ from listings.services import (
     listing_edit,
     listing_submit,
 )
+from payouts.fees import freelancer_net_cents
 
 PAGE_SIZE = 24
 
@@ -56,6 +57,7 @@ def detail(request, pk: int, slug: str):
         "is_owner": is_owner,
         "pending_edit": Listing.objects.filter(edit_of=listing).first() if is_owner else None,
         "is_favorite": bool(favorite_ids_of(request.user, [listing])),
+        "owner_net_cents": freelancer_net_cents(listing.price_cents) if is_owner else None,
     }
     return render(request, "listings/detail.html", context)
 

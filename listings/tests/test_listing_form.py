@@ -224,3 +224,14 @@ def test_dashboard_lists_my_listings_with_state_and_reason(client):
     assert "Night guard design" in body
     assert "Rejected" in body
     assert "Add a photo of a finished guard." in body
+
+
+def test_the_owner_sees_what_they_receive_after_the_fee(client):
+    listing = make_published(price_cents=5050)
+    client.force_login(listing.owner)
+
+    body = client.get(listing.get_absolute_url()).content.decode()
+
+    assert "For a single tooth at this price you receive $45.95 after the platform fee" in body
+    client.force_login(make_user())
+    assert 'data-testid="owner-net"' not in client.get(listing.get_absolute_url()).content.decode()
