@@ -58,8 +58,8 @@ def create_listing(page: Page, tmp_path: Path) -> None:
     page.get_by_label("Unit name").fill("tooth")
     page.get_by_label("Turnaround (days)").fill("2")
     page.get_by_label("Add images").set_input_files(write_images(tmp_path))
-    page.get_by_label("Add-on").first.fill(ADD_ON)
-    page.get_by_label("Price (USD)", exact=True).first.fill("15")
+    page.get_by_label("Add-on 1", exact=True).fill(ADD_ON)
+    page.get_by_label("Add-on 1 price (USD)").fill("15")
     page.get_by_role("button", name="Save and submit for review").click()
 
     expect(page.get_by_text("Submitted for review")).to_be_visible()
