@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "cadcam",
     "accounts",
     "listings",
+    "orders",
     "payouts",
 ]
 
@@ -226,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "cadcam.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
+    },
+    "order-deadlines": {
+        "task": "orders.tasks.run_deadlines",
+        "schedule": 60,
     },
     "expire-listings": {
         "task": "listings.tasks.expire_listings",

@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from orders.deadlines import orders_sweep
+
+
+class Command(BaseCommand):
+    help = "Run one deadline sweep: expire, auto-complete and remind the orders that are due."
+
+    def handle(self, *args, **options):
+        result = orders_sweep()
+        self.stdout.write(
+            f"expired {len(result.expired)}, completed {len(result.completed)}, reminders {len(result.reminded)}"
+        )

@@ -1,0 +1,133 @@
+from django.conf import settings
+from django.db import models
+
+from cadcam.money import format_cents
+
+
+class Order(models.Model):
+    """A case sent by an employer to a freelancer, and the money held for it.
+
+    Amounts are copied from the listing when the order is made and never recomputed.
+    The status only changes in orders/services.py, through its transition table."""
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "Waiting for payment"  # employer has not paid yet
+        REQUESTED = "requested", "Waiting for the designer"  # card authorized; designer accepts or declines
+        ACCEPTED = "accepted", "In progress"  # payment captured and held; designer works
+        DELIVERED = "delivered", "Delivered"  # designs uploaded; employer completes or asks for a revision
+        DISPUTED = "disputed", "In dispute"  # staff decide (disputes)
+        COMPLETED = "completed", "Completed"  # freelancer's money due after clearing
+        DECLINED = "declined", "Declined"  # designer said no; authorization released
+        EXPIRED = "expired", "Expired"  # not paid, or not accepted in time; nothing charged
+        WITHDRAWN = "withdrawn", "Withdrawn"  # employer cancelled before acceptance; nothing charged
+        REFUNDED = "refunded", "Refunded"  # staff refunded in full (disputes)
+
+    employer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders_sent")
+    freelancer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders_received")
+    listing = models.ForeignKey("listings.Listing", on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING_PAYMENT, editable=False)
+
+    # Snapshot of what was bought, taken from the listing at creation.
+    title = models.CharField(max_length=100)
+    unit_price_cents = models.PositiveIntegerField()
+    unit_name = models.CharField(max_length=30, blank=True)
+    quantity = models.PositiveSmallIntegerField(default=1)
+    options_cents = models.PositiveIntegerField(default=0)
+    total_cents = models.PositiveIntegerField()
+    fee_cents = models.PositiveIntegerField()
+    net_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    revisions_included = models.PositiveSmallIntegerField()
+    revisions_used = models.PositiveSmallIntegerField(default=0)
+    turnaround_days = models.PositiveSmallIntegerField()
+
+    instructions = models.TextField(blank=True, max_length=5000)
+    due_date = models.DateField(null=True, blank=True)
+    payment_id = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    accept_by = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    auto_complete_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    payout_due_at = models.DateTimeField(null=True, blank=True)
+    accept_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    complete_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "accept_by"], name="orders_accept_deadline_idx"),
+            models.Index(fields=["status", "auto_complete_at"], name="orders_complete_deadline_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total_cents=models.F("unit_price_cents") * models.F("quantity")
+                                   + models.F("options_cents")),
+                name="orders_total_is_the_sum",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(net_cents=models.F("total_cents") - models.F("fee_cents")),
+                name="orders_net_is_total_minus_fee",
+            ),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orders_quantity_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(employer=models.F("freelancer")), name="orders_not_to_oneself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}: {self.title} ({self.get_status_display()})"
+
+    @property
+    def revisions_left(self) -> int:
+        return max(0, self.revisions_included - self.revisions_used)
+
+    @property
+    def total_display(self) -> str:
+        return format_cents(self.total_cents, self.currency)
+
+
+class OrderOption(models.Model):
+    """An add-on chosen for the order, as priced when the order was made."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="options")
+    name = models.CharField(max_length=80)
+    price_cents = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name} (+{format_cents(self.price_cents)})"
+
+
+class OrderEvent(models.Model):
+    """The timeline: every change of state, who made it (empty: the system) and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id}: {self.from_status or '—'} -> {self.to_status}"
+
+
+class Delivery(models.Model):
+    """A batch of designs the freelancer hands over: delivery 1, then revision 1, 2, ..."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="deliveries")
+    number = models.PositiveSmallIntegerField()
+    note = models.TextField(blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["order", "number"], name="orders_delivery_number_once")]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.number} of order #{self.order_id}"

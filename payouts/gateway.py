@@ -1,0 +1,57 @@
+"""The payment gateway: one interface, two backends.
+
+`simulated` keeps Stripe's PaymentIntent states in our database, so that development, the
+demo and most tests run the whole escrow flow without leaving the machine. The `stripe`
+backend (StripeClient, chosen when STRIPE_SECRET_KEY is set) implements the same
+interface; it is the next step of the orders work.
+
+Every call that moves money takes a deterministic idempotency key
+(`capture:order-7`, `cancel:order-7`, ...): repeating a call with the same key returns
+the first result and moves nothing twice. The rest of the code never imports a provider
+SDK; it gets plain `Payment` values and `GatewayError`s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class PaymentStatus:
+    REQUIRES_PAYMENT = "requires_payment_method"  # created; the customer has not paid yet
+    REQUIRES_CAPTURE = "requires_capture"  # card authorized, money reserved, nothing charged
+    SUCCEEDED = "succeeded"  # captured: the platform holds the money
+    CANCELED = "canceled"  # authorization released, nothing charged
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    status: str
+    amount_cents: int
+    currency: str
+
+
+class GatewayError(Exception):
+    """The gateway refused or failed. `message` is safe to show the customer;
+    `detail` is for operators (logs, admin)."""
+
+    def __init__(self, message: str, *, detail: str = ""):
+        super().__init__(detail or message)
+        self.message = message
+        self.detail = detail
+
+
+class PaymentGateway(Protocol):
+    def create_payment(self, *, amount_cents: int, currency: str, reference: str, idempotency_key: str) -> Payment: ...
+
+    def retrieve(self, payment_id: str) -> Payment: ...
+
+    def capture(self, *, payment_id: str, idempotency_key: str) -> Payment: ...
+
+    def cancel(self, *, payment_id: str, idempotency_key: str) -> Payment: ...
+
+
+def get_gateway() -> PaymentGateway:
+    from payouts.simulated import SimulatedGateway
+
+    return SimulatedGateway()
