@@ -3,13 +3,21 @@
 Each accepted type names how its content is recognised. A file passes only when its
 extension is accepted for the upload at hand, it is not larger than the limit, and
 its first bytes (or Pillow, for images) agree with the extension.
+
+Case files, deliverables and message attachments use `CASE_FILE_EXTENSIONS` and
+`CASE_FILE_MAX_BYTES` (or `check_case_file`). Content checks only ever read the first
+few kilobytes of a file (a DOCX's zip directory, an image through Pillow), never the
+whole file: uploads of up to 100 MB stay on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
+import unicodedata
 import warnings
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -30,8 +38,44 @@ def extension_of(name: str) -> str:
     return PurePath(name).suffix.lower().lstrip(".")
 
 
+# Case files, deliverables and message attachments (see the design doc).
+CASE_FILE_EXTENSIONS = {
+    "jpg",
+    "jpeg",
+    "png",
+    "pdf",
+    "docx",
+    "stl",
+    "obj",
+    "ply",
+    "dcm",
+    "dicom",
+    "lab",
+    "dxd",
+    "zip",
+    "constructioninfo",
+    "dentalproject",
+    "dec",
+    "mbp",
+}
+CASE_FILE_MAX_BYTES = 100 * 1024 * 1024
+
+# How an extension is written in messages and in <input accept>; others are shown upper-case.
+EXTENSION_DISPLAY_NAMES = {"constructioninfo": "constructionInfo", "dentalproject": "dentalProject"}
+
+# A browser file picker filter for case files (<input type="file" accept="...">).
+CASE_FILE_ACCEPT = ",".join(f".{EXTENSION_DISPLAY_NAMES.get(ext, ext)}" for ext in sorted(CASE_FILE_EXTENSIONS))
+
+# The most a content check reads from the start of a file to recognise a text format.
+TEXT_SNIFF_BYTES = 8 * 1024
+
+SAFE_FILENAME_MAX_CHARS = 150
+# File systems limit a name to 255 bytes; leave room for the suffix storage adds to make it unique.
+SAFE_FILENAME_MAX_BYTES = 200
+
+
 def _human_list(extensions: Iterable[str]) -> str:
-    return ", ".join(sorted(ext.upper() for ext in extensions))
+    return ", ".join(sorted((EXTENSION_DISPLAY_NAMES.get(ext, ext.upper()) for ext in extensions), key=str.lower))
 
 
 def check_upload(upload: UploadedFile, *, allowed: set[str], max_bytes: int) -> str:
@@ -50,11 +94,25 @@ def check_upload(upload: UploadedFile, *, allowed: set[str], max_bytes: int) -> 
             code="file_size",
             params={"name": name, "size": filesizeformat(upload.size or 0), "limit": filesizeformat(max_bytes)},
         )
+    if upload.size == 0:
+        raise ValidationError("%(name)s is empty.", code="file_empty", params={"name": name})
     if extension in PILLOW_FORMATS:
         _check_image(upload, name=name, expected=PILLOW_FORMATS[extension])
     elif extension in MAGIC_PREFIXES:
         _check_prefix(upload, name=name, prefix=MAGIC_PREFIXES[extension])
+    elif extension in CONTENT_CHECKS:
+        try:
+            matches = CONTENT_CHECKS[extension](upload)
+        finally:
+            upload.seek(0)
+        if not matches:
+            raise _mismatch(name)
     return extension
+
+
+def check_case_file(upload: UploadedFile) -> str:
+    """Validate a case file, deliverable or message attachment; return its lower-case extension."""
+    return check_upload(upload, allowed=CASE_FILE_EXTENSIONS, max_bytes=CASE_FILE_MAX_BYTES)
 
 
 def _mismatch(name: str) -> ValidationError:
@@ -95,6 +153,136 @@ def _check_image(upload: UploadedFile, *, name: str, expected: str) -> None:
         raise _mismatch(name) from error
     finally:
         upload.seek(0)
+
+
+# Content checks for types without Pillow or a plain prefix: each reads only the start of
+# the file (the caller rewinds it) and answers whether the content matches the type.
+
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+ZIP_EMPTY_ARCHIVE = b"PK\x05\x06"
+UTF8_BOM = b"\xef\xbb\xbf"
+OBJ_FIRST_KEYWORDS = {"v", "vn", "vt", "f", "o", "g", "s", "mtllib", "usemtl"}
+
+
+def _head(upload: UploadedFile, size: int) -> bytes:
+    upload.seek(0)
+    return upload.read(size)
+
+
+def _is_zip(upload: UploadedFile) -> bool:
+    head = _head(upload, 4)
+    return head in (ZIP_LOCAL_HEADER, ZIP_EMPTY_ARCHIVE)
+
+
+def _is_docx(upload: UploadedFile) -> bool:
+    if _head(upload, 4) != ZIP_LOCAL_HEADER:
+        return False
+    upload.seek(0)
+    try:
+        # Reads the zip's central directory only; nothing is extracted.
+        with zipfile.ZipFile(upload) as archive:
+            return "[Content_Types].xml" in archive.namelist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error):
+        return False
+
+
+def _starts_like_xml(head: bytes) -> bool:
+    return head.removeprefix(UTF8_BOM).lstrip().startswith(b"<")
+
+
+def _is_xml(upload: UploadedFile) -> bool:
+    return _starts_like_xml(_head(upload, TEXT_SNIFF_BYTES))
+
+
+def _is_dicom_or_3shape_mesh(upload: UploadedFile) -> bool:
+    """DICOM (`DICM` after the 128-byte preamble) or a 3Shape `.dcm` mesh (a zip or XML)."""
+    head = _head(upload, TEXT_SNIFF_BYTES)
+    return head[128:132] == b"DICM" or head.startswith(b"PK") or _starts_like_xml(head)
+
+
+def _is_stl(upload: UploadedFile) -> bool:
+    head = _head(upload, TEXT_SNIFF_BYTES)
+    # Binary: an 80-byte header, a little-endian triangle count, then 50 bytes per triangle.
+    # Checked first: many binary files have a header that also starts with "solid".
+    if len(head) >= 84:
+        (triangles,) = struct.unpack_from("<I", head, 80)
+        if upload.size == 84 + 50 * triangles:
+            return True
+    # ASCII: "solid <name>" then facets.
+    text = head.lower()
+    return b"\0" not in head and text.lstrip().startswith(b"solid") and b"facet" in text
+
+
+def _is_ply(upload: UploadedFile) -> bool:
+    head = _head(upload, 5)
+    return head.startswith((b"ply\n", b"ply\r\n"))
+
+
+def _is_obj(upload: UploadedFile) -> bool:
+    head = _head(upload, TEXT_SNIFF_BYTES)
+    if b"\0" in head:
+        return False
+    lines = head.removeprefix(UTF8_BOM).split(b"\n")
+    if upload.size is not None and upload.size > len(head):
+        lines = lines[:-1]  # the last line may be cut off
+    for line in lines:
+        words = line.split(b"#", 1)[0].split()
+        if words:
+            return words[0].decode("ascii", "replace") in OBJ_FIRST_KEYWORDS
+    return False
+
+
+def _is_not_empty(upload: UploadedFile) -> bool:
+    """Formats without a reliable public signature (exocad, Dental Wings, ...) are accepted by extension."""
+    return upload.size != 0 and _head(upload, 1) != b""
+
+
+CONTENT_CHECKS: dict[str, Callable[[UploadedFile], bool]] = {
+    "zip": _is_zip,
+    "docx": _is_docx,
+    "dcm": _is_dicom_or_3shape_mesh,
+    "dicom": _is_dicom_or_3shape_mesh,
+    "stl": _is_stl,
+    "ply": _is_ply,
+    "obj": _is_obj,
+    "constructioninfo": _is_xml,
+    "dentalproject": _is_xml,
+    "lab": _is_not_empty,
+    "dxd": _is_not_empty,
+    "dec": _is_not_empty,
+    "mbp": _is_not_empty,
+}
+
+
+def safe_filename(name: str) -> str:
+    """The base name of an uploaded file, fit to store and show.
+
+    Directories (``/`` and ``\\``), control and format characters, ``..`` and the characters
+    Windows refuses in names are removed; spaces are kept. The result has at most 150
+    characters (and 200 UTF-8 bytes), keeps its extension, and is never empty.
+    """
+    name = unicodedata.normalize("NFC", str(name or ""))
+    # Control characters (NUL, newlines, ...) and invisible format ones such as the
+    # right-to-left override that disguises "gpj.exe" as "exe.jpg".
+    name = "".join(char for char in name if unicodedata.category(char) not in {"Cc", "Cf", "Zl", "Zp"})
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if char in '<>:"|?*' else char for char in name)
+    while ".." in name:
+        name = name.replace("..", ".")
+    # Windows drops trailing dots and spaces; a leading dot would hide the file.
+    name = name.rstrip(" .").strip()
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 20:  # no extension, or not one worth keeping whole
+        stem, extension = name, ""
+    extension = f".{extension}" if extension else ""
+    stem = stem.strip(" .")
+
+    def fits(candidate: str) -> bool:
+        return len(candidate) <= SAFE_FILENAME_MAX_CHARS and len(candidate.encode()) <= SAFE_FILENAME_MAX_BYTES
+
+    while stem and not fits(stem + extension):
+        stem = stem[: min(len(stem) - 1, SAFE_FILENAME_MAX_CHARS - len(extension))].rstrip(" .")
+    return (stem or "file") + extension
 
 
 def sha256_of(upload) -> str:

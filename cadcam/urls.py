@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("cadcam.pages")),
     path("", include("accounts.urls")),
     path("listings/", include("listings.urls")),
+    path("", include("orders.urls")),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

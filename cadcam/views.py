@@ -9,6 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from listings.selectors import categories_active, favorites_of, listings_of_owner
+from orders.models import Order
+from orders.selectors import orders_received_by, orders_sent_by
 
 
 @require_GET
@@ -19,8 +21,21 @@ def favicon(request):
 
 @login_required
 def dashboard(request):
-    """The signed-in user's work: their listings (as a seller) and saved listings."""
-    context = {"my_listings": listings_of_owner(request.user), "favorites": favorites_of(request.user)}
+    """The signed-in user's work: orders sent and received (what needs their move first),
+    their listings as a seller, and saved listings."""
+    status = request.GET.get("status") or None
+    if status not in Order.Status.values:
+        status = None
+    context = {
+        "order_lists": [
+            ("Orders I sent", orders_sent_by(request.user, status=status), "Designer", "orders-sent"),
+            ("Orders I received", orders_received_by(request.user, status=status), "Client", "orders-received"),
+        ],
+        "order_states": Order.Status.choices,
+        "status_filter": status,
+        "my_listings": listings_of_owner(request.user),
+        "favorites": favorites_of(request.user),
+    }
     return render(request, "dashboard.html", context)
 
 

@@ -81,6 +81,10 @@ class Order(models.Model):
         return f"Order #{self.pk}: {self.title} ({self.get_status_display()})"
 
     @property
+    def units_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+    @property
     def revisions_left(self) -> int:
         return max(0, self.revisions_included - self.revisions_used)
 
@@ -105,8 +109,8 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20)
+    from_status = models.CharField(max_length=20, blank=True, choices=Order.Status)
+    to_status = models.CharField(max_length=20, choices=Order.Status)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

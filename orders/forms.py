@@ -1,0 +1,50 @@
+from django import forms
+from django.utils import timezone
+
+from listings.models import Listing
+
+
+class SendCaseForm(forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=100, initial=1)
+    options = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Add-ons"
+    )
+    due_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Needed by (optional)",
+        help_text="The designer must accept before this date; otherwise nothing is charged.",
+    )
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), max_length=5000, required=False, label="Case instructions",
+        help_text="Teeth, material, shade, margins, anything the designer should know.",
+    )
+
+    def __init__(self, *args, listing: Listing, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.listing = listing
+        self.fields["options"].queryset = listing.options.all()
+        if not listing.is_per_unit:
+            self.fields["quantity"].widget = forms.HiddenInput()
+        else:
+            self.fields["quantity"].label = f"Number of {listing.unit_name}s" if listing.unit_name else "Quantity"
+
+    def clean_due_date(self):
+        due = self.cleaned_data.get("due_date")
+        if due and due <= timezone.localdate():
+            raise forms.ValidationError("The due date must be in the future.")
+        return due
+
+
+class DeliveryForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False)
+
+
+class RevisionForm(forms.Form):
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="What should change?"
+    )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=1000, required=False, label="Reason (optional)"
+    )

@@ -1,0 +1,45 @@
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import Http404
+
+from orders.models import Order
+
+S = Order.Status
+
+# What needs this person's action comes first in their lists.
+_EMPLOYER_TURN = [S.PENDING_PAYMENT, S.DELIVERED]
+_FREELANCER_TURN = [S.REQUESTED, S.ACCEPTED]
+OPEN_STATES = [S.PENDING_PAYMENT, S.REQUESTED, S.ACCEPTED, S.DELIVERED, S.DISPUTED]
+
+
+def order_for(viewer, pk: int) -> Order:
+    """An order its two parties and staff may see; 404 for everyone else."""
+    if not viewer.is_authenticated:
+        raise Http404
+    orders = Order.objects.select_related("employer__profile", "freelancer__profile", "listing")
+    try:
+        order = orders.get(pk=pk)
+    except Order.DoesNotExist:
+        raise Http404 from None
+    if viewer.is_staff or viewer.pk in (order.employer_id, order.freelancer_id):
+        return order
+    raise Http404
+
+
+def _my_turn_first(orders: QuerySet[Order], my_turn: list[str]) -> QuerySet[Order]:
+    return orders.annotate(
+        my_turn=Case(When(status__in=my_turn, then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("my_turn", "-created_at")
+
+
+def orders_sent_by(user, *, status: str | None = None) -> QuerySet[Order]:
+    orders = Order.objects.filter(employer=user).select_related("freelancer__profile")
+    if status:
+        orders = orders.filter(status=status)
+    return _my_turn_first(orders, _EMPLOYER_TURN)
+
+
+def orders_received_by(user, *, status: str | None = None) -> QuerySet[Order]:
+    orders = Order.objects.filter(freelancer=user).exclude(status=S.PENDING_PAYMENT).select_related("employer__profile")
+    if status:
+        orders = orders.filter(status=status)
+    return _my_turn_first(orders, _FREELANCER_TURN)

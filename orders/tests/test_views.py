@@ -1,0 +1,159 @@
+import pytest
+from django.urls import reverse
+
+from accounts.tests.helpers import make_user
+from listings.tests.helpers import make_published
+from orders.models import Order
+from orders.services import order_accept
+from orders.tests.helpers import make_order
+
+pytestmark = pytest.mark.django_db
+S = Order.Status
+
+
+def test_send_case_review_and_pay_with_the_simulated_gateway(client):
+    listing = make_published(price_cents=1500, options=[("Express 24 h", 1500)])
+    employer = make_user()
+    client.force_login(employer)
+    express = listing.options.get()
+
+    response = client.post(
+        reverse("orders:send_case", args=[listing.pk]),
+        {"quantity": "2", "options": [express.pk], "instructions": "Teeth 14-16, zirconia, A2"},
+    )
+    order = Order.objects.get()
+    assert response["Location"] == reverse("orders:pay", args=[order.pk])
+    review = client.get(reverse("orders:pay", args=[order.pk])).content.decode()
+    assert "TEST MODE" in review
+    assert "$45.00" in review  # 2 x $15.00 + $15.00
+    assert "Designer receives" not in review  # the fee is the designer's business
+
+    declined = client.post(reverse("orders:pay", args=[order.pk]), {"outcome": "decline"}, follow=True)
+    assert "Your card was declined. Try another card." in declined.content.decode()
+    paid = client.post(reverse("orders:pay", args=[order.pk]), {"outcome": "approve"}, follow=True)
+
+    order.refresh_from_db()
+    assert order.status == S.REQUESTED
+    assert "Your card is authorized." in paid.content.decode()
+
+
+def test_tampered_price_fields_are_ignored(client):
+    listing = make_published(price_cents=1500)
+    client.force_login(make_user())
+
+    client.post(
+        reverse("orders:send_case", args=[listing.pk]),
+        {"quantity": "1", "total_cents": "1", "unit_price_cents": "1", "price": "0.01"},
+    )
+
+    assert Order.objects.get().total_cents == 1500
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"quantity": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"quantity": "5000"}, "Ensure this value is less than or equal to 100."),
+        ({"quantity": "1", "due_date": "2020-01-01"}, "The due date must be in the future."),
+    ],
+)
+def test_bad_send_case_input_is_refused_with_a_message(client, data, message):
+    listing = make_published()
+    client.force_login(make_user())
+
+    response = client.post(reverse("orders:send_case", args=[listing.pk]), data)
+
+    assert message in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_freelancers_cannot_order_their_own_listing(client):
+    listing = make_published()
+    client.force_login(listing.owner)
+
+    response = client.get(reverse("orders:send_case", args=[listing.pk]), follow=True)
+
+    assert "You cannot order your own service." in response.content.decode()
+
+
+def test_unverified_email_is_sent_to_verify_first(client):
+    from allauth.account.models import EmailAddress
+
+    listing = make_published()
+    employer = make_user()
+    EmailAddress.objects.filter(user=employer).update(verified=False)
+    client.force_login(employer)
+
+    response = client.get(reverse("orders:send_case", args=[listing.pk]))
+
+    assert response["Location"] == reverse("account_email")
+
+
+def test_the_order_page_is_404_for_everyone_but_the_parties_and_staff(client):
+    order = make_order()
+    url = reverse("orders:detail", args=[order.pk])
+
+    assert client.get(url).status_code == 302  # sign in first
+    client.force_login(make_user())
+    assert client.get(url).status_code == 404
+    assert client.post(reverse("orders:act", args=[order.pk, "accept"])).status_code == 404
+    for viewer in (order.employer, order.freelancer, make_user(is_staff=True)):
+        client.force_login(viewer)
+        assert client.get(url).status_code == 200
+    order.refresh_from_db()
+    assert order.status == S.REQUESTED
+
+
+def test_the_freelancer_sees_fee_and_net_the_employer_does_not(client):
+    order = make_order()
+
+    client.force_login(order.freelancer)
+    assert "Designer receives" in client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    client.force_login(order.employer)
+    assert "Designer receives" not in client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+
+
+def test_actions_from_the_order_page(client):
+    order = make_order()
+    client.force_login(order.freelancer)
+
+    client.post(reverse("orders:act", args=[order.pk, "accept"]))
+    client.post(reverse("orders:act", args=[order.pk, "deliver"]), {"note": "Designs attached"})
+    client.force_login(order.employer)
+    refused = client.post(reverse("orders:act", args=[order.pk, "request_revision"]), {"message": ""}, follow=True)
+    assert "This field is required." in refused.content.decode()
+    client.post(reverse("orders:act", args=[order.pk, "request_revision"]), {"message": "Thicker margin"})
+    wrong = client.post(reverse("orders:act", args=[order.pk, "accept"]), follow=True)
+    assert "Only the designer of this order can do that." in wrong.content.decode()
+
+    order.refresh_from_db()
+    assert order.status == S.ACCEPTED
+    assert order.revisions_used == 1
+
+
+def test_dashboard_lists_orders_with_my_move_first(client):
+    employer = make_user()
+    waiting = make_order(employer=employer)
+    delivered = make_order(employer=employer)
+    order_accept(order=delivered, by=delivered.freelancer)
+    from orders.services import order_deliver
+
+    order_deliver(order=delivered, by=delivered.freelancer)
+    client.force_login(employer)
+
+    response = client.get(reverse("dashboard"))
+
+    sent = response.context["order_lists"][0][1]
+    assert [order.pk for order in sent] == [delivered.pk, waiting.pk]
+    filtered = client.get(reverse("dashboard"), {"status": "requested"}).context["order_lists"][0][1]
+    assert [order.pk for order in filtered] == [waiting.pk]
+
+
+def test_the_listing_page_offers_send_case_to_others_only(client):
+    listing = make_published()
+    send_case = reverse("orders:send_case", args=[listing.pk])
+
+    client.force_login(make_user())
+    assert send_case in client.get(listing.get_absolute_url()).content.decode()
+    client.force_login(listing.owner)
+    assert send_case not in client.get(listing.get_absolute_url()).content.decode()

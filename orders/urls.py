@@ -1,0 +1,12 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("listings/<int:pk>/send-case/", views.send_case, name="send_case"),
+    path("orders/<int:pk>/", views.detail, name="detail"),
+    path("orders/<int:pk>/pay/", views.pay, name="pay"),
+    path("orders/<int:pk>/<slug:action>/", views.act, name="act"),
+]

@@ -1,0 +1,131 @@
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cadcam.errors import ApplicationError
+from listings.selectors import listing_visible_to
+from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
+from orders.models import Order
+from orders.selectors import order_for
+from orders.services import (
+    allowed_actions,
+    order_accept,
+    order_complete,
+    order_create,
+    order_decline,
+    order_deliver,
+    order_mark_authorized,
+    order_request_revision,
+    order_withdraw,
+)
+from payouts.fees import platform_fee_cents
+from payouts.gateway import GatewayError
+from payouts.simulated import SimulatedGateway
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def send_case(request, pk: int):
+    listing = listing_visible_to(request.user, pk)
+    if not listing.is_live:
+        raise Http404
+    if listing.owner_id == request.user.pk:
+        messages.error(request, "You cannot order your own service.")
+        return redirect(listing)
+    if not EmailAddress.objects.filter(user=request.user, verified=True).exists():
+        messages.warning(request, "Verify your e-mail address before sending a case.")
+        return redirect("account_email")
+    form = SendCaseForm(request.POST or None, listing=listing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create(
+                listing=listing, employer=request.user, quantity=form.cleaned_data["quantity"],
+                option_ids=[option.pk for option in form.cleaned_data["options"]],
+                due_date=form.cleaned_data["due_date"], instructions=form.cleaned_data["instructions"],
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("orders:pay", order.pk)
+    context = {"form": form, "listing": listing, "example_fee_cents": platform_fee_cents(listing.price_cents)}
+    return render(request, "orders/send_case.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pay(request, pk: int):
+    """The review and payment step. With the simulated gateway: a test-mode page with
+    "approve" and "decline" in place of a card form."""
+    order = order_for(request.user, pk)
+    if order.employer_id != request.user.pk:
+        raise Http404
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return redirect("orders:detail", order.pk)
+    if request.method == "POST":
+        approve = request.POST.get("outcome") == "approve"
+        try:
+            SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=approve)
+            order_mark_authorized(order=order)
+        except (GatewayError, ApplicationError) as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Your card is authorized. The designer has 3 days to accept; you pay only then.")
+            return redirect("orders:detail", order.pk)
+    return render(request, "orders/pay.html", {"order": order})
+
+
+@login_required
+def detail(request, pk: int):
+    order = order_for(request.user, pk)
+    context = {
+        "order": order,
+        "is_freelancer": order.freelancer_id == request.user.pk,
+        "is_employer": order.employer_id == request.user.pk,
+        "actions": allowed_actions(order, request.user),
+        "events": order.events.select_related("actor").all(),
+        "deliveries": order.deliveries.all(),
+        "delivery_form": DeliveryForm(),
+        "revision_form": RevisionForm(),
+        "decline_form": DeclineForm(),
+    }
+    return render(request, "orders/detail.html", context)
+
+
+ACTIONS = {
+    "accept": (None, lambda order, user, data: order_accept(order=order, by=user), "You accepted the case."),
+    "decline": (DeclineForm, lambda order, user, data: order_decline(order=order, by=user, reason=data["reason"]),
+                "You declined the case. Nothing was charged to the client."),
+    "withdraw": (None, lambda order, user, data: order_withdraw(order=order, by=user),
+                 "You withdrew the case. Nothing was charged."),
+    "deliver": (DeliveryForm, lambda order, user, data: order_deliver(order=order, by=user, note=data["note"]),
+                "Delivered. The client was told."),
+    "request_revision": (RevisionForm, lambda order, user, data: order_request_revision(
+        order=order, by=user, message=data["message"]), "Revision requested. The designer was told."),
+    "complete": (None, lambda order, user, data: order_complete(order=order, by=user),
+                 "The order is complete. Thank you!"),
+}
+
+
+@login_required
+@require_POST
+def act(request, pk: int, action: str):
+    order = order_for(request.user, pk)
+    if action not in ACTIONS:
+        raise Http404
+    form_class, run, success = ACTIONS[action]
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("orders:detail", order.pk)
+    try:
+        run(order, request.user, form.cleaned_data if form else {})
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("orders:detail", order.pk)
