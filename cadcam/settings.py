@@ -168,6 +168,10 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=DATA_DIR / "media")
 PRIVATE_MEDIA_ROOT = env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=DATA_DIR / "private")
 SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=DEBUG)
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Every upload streams to a temporary file on disk; one over 100 MB is dropped as it
+# arrives (cadcam/uploads.py) and the view tells the user.
+FILE_UPLOAD_HANDLERS = ["cadcam.uploads.LimitedUploadHandler"]
+FILE_UPLOAD_PER_FILE_LIMIT = 100 * 1024 * 1024
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {"BACKEND": "cadcam.storage.PrivateFileSystemStorage"},

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from cadcam.files import IMAGE_EXTENSIONS, check_upload
+from cadcam.forms import MultipleFileField
 from cadcam.money import MoneyField
 from listings.models import MAX_IMAGES, MAX_OPTIONS, MAX_PRICE_CENTS, MIN_PRICE_CENTS, CadSoftware, Category, Listing
 from listings.prechecks import MIN_IMAGE_SIZE
@@ -12,27 +13,8 @@ MB = 1024 * 1024
 IMAGE_MAX_BYTES = 10 * MB
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleImageField(forms.FileField):
-    """Several pictures at once; each one checked like a single upload."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".jpg,.jpeg,.png,.webp"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
-        cleaned = [super(MultipleImageField, self).clean(upload, initial) for upload in uploads]
-        for upload in cleaned:
-            check_upload(upload, allowed=IMAGE_EXTENSIONS, max_bytes=IMAGE_MAX_BYTES)
-            _check_min_size(upload)
-        return cleaned
-
-
-def _check_min_size(upload) -> None:
+def _check_listing_image(upload) -> None:
+    check_upload(upload, allowed=IMAGE_EXTENSIONS, max_bytes=IMAGE_MAX_BYTES)
     from PIL import Image
 
     with Image.open(upload) as image:
@@ -62,8 +44,8 @@ class ListingForm(forms.ModelForm):
         help_text="Comma-separated usernames, e.g. brightsmile, dentalab-nyc. Only they (and our staff) can see a "
         "private listing.",
     )
-    new_images = MultipleImageField(
-        required=False, label="Add images",
+    new_images = MultipleFileField(
+        required=False, label="Add images", check=_check_listing_image, accept=".jpg,.jpeg,.png,.webp",
         help_text=f"JPG, PNG or WebP, at least {MIN_IMAGE_SIZE[0]}x{MIN_IMAGE_SIZE[1]} pixels, at most 10 MB each, "
         f"up to {MAX_IMAGES} in all. The first image is the cover.",
     )

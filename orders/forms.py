@@ -1,7 +1,20 @@
 from django import forms
 from django.utils import timezone
 
+from cadcam.files import CASE_FILE_ACCEPT, check_case_file
+from cadcam.forms import MultipleFileField
 from listings.models import Listing
+
+FILE_HELP = (
+    "STL, PLY, OBJ, DICOM, exocad and 3Shape project files, ZIP, images, PDF or DOCX; up to 100 MB each. "
+    "Several files at once are fine."
+)
+
+
+def case_files_field(*, required: bool, label: str) -> MultipleFileField:
+    return MultipleFileField(
+        required=required, label=label, check=check_case_file, accept=CASE_FILE_ACCEPT, help_text=FILE_HELP
+    )
 
 
 class SendCaseForm(forms.Form):
@@ -17,6 +30,7 @@ class SendCaseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}), max_length=5000, required=False, label="Case instructions",
         help_text="Teeth, material, shade, margins, anything the designer should know.",
     )
+    files = case_files_field(required=True, label="Case files")
 
     def __init__(self, *args, listing: Listing, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,6 +50,7 @@ class SendCaseForm(forms.Form):
 
 class DeliveryForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False)
+    files = case_files_field(required=False, label="Design files")
 
 
 class RevisionForm(forms.Form):

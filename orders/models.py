@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from cadcam.money import format_cents
+from cadcam.storage import private_storage
 
 
 class Order(models.Model):
@@ -135,3 +136,27 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"Delivery {self.number} of order #{self.order_id}"
+
+
+def order_file_path(file: "OrderFile", filename: str) -> str:
+    return f"orders/{file.order_id}/{filename}"
+
+
+class OrderFile(models.Model):
+    """A case file the employer sent, or a file of a delivery. Private: served only to the
+    order's parties and staff, by a view that checks."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="files")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="files")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=order_file_path, storage=private_storage, max_length=255)
+    name = models.CharField(max_length=160, help_text="The name as uploaded, made safe.")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -17,8 +17,9 @@ from django.utils import timezone
 from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
+from cadcam.files import safe_filename, sha256_of
 from listings.models import Listing
-from orders.models import Delivery, Order, OrderEvent, OrderOption
+from orders.models import Delivery, Order, OrderEvent, OrderFile, OrderOption
 from payouts.fees import platform_fee_cents
 from payouts.gateway import GatewayError, PaymentStatus, get_gateway
 
@@ -92,9 +93,19 @@ def _key(action: str, order: Order) -> str:
 # --- creating and paying -----------------------------------------------------------------------
 
 
+def _attach(order: Order, uploads: Sequence, *, by: User, delivery: Delivery | None = None) -> None:
+    """Store uploaded files (already checked by the form) privately, with their fingerprint."""
+    for upload in uploads:
+        name = safe_filename(upload.name)
+        stored = OrderFile(order=order, delivery=delivery, uploaded_by=by, name=name, size=upload.size,
+                           sha256=sha256_of(upload))
+        stored.file.save(name, upload, save=False)
+        stored.save()
+
+
 @transaction.atomic
 def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_ids: Sequence[int] = (),
-                 due_date: date | None = None, instructions: str = "") -> Order:
+                 due_date: date | None = None, instructions: str = "", files: Sequence = ()) -> Order:
     """Send a case: the price is computed here from the listing, never taken from the request."""
     listing = Listing.objects.select_related("owner").get(pk=listing.pk)
     if not listing.is_live:
@@ -124,6 +135,7 @@ def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_
     )
     OrderOption.objects.bulk_create(OrderOption(order=order, name=o.name, price_cents=o.price_cents) for o in options)
     OrderEvent.objects.create(order=order, actor=employer, to_status=order.status, note="Case sent")
+    _attach(order, files, by=employer)
     payment = get_gateway().create_payment(
         amount_cents=total, currency=order.currency, reference=f"order-{order.pk}",
         idempotency_key=_key("payment", order),
@@ -215,10 +227,13 @@ def _gateway_call(call):
 
 
 @transaction.atomic
-def order_deliver(*, order: Order, by: User, note: str = "") -> Delivery:
+def order_deliver(*, order: Order, by: User, note: str = "", files: Sequence = ()) -> Delivery:
     order = _lock(order)
     _transition(order, "deliver", by=by, note=note.strip())
+    if not files:
+        raise ApplicationError("Attach the design files to deliver.")
     delivery = Delivery.objects.create(order=order, number=order.deliveries.count() + 1, note=note.strip())
+    _attach(order, files, by=by, delivery=delivery)
     order.save(update_fields=["status"])
     _notify(order, "delivered", to=[EMPLOYER], delivery=delivery)
     return delivery

@@ -8,5 +8,6 @@ urlpatterns = [
     path("listings/<int:pk>/send-case/", views.send_case, name="send_case"),
     path("orders/<int:pk>/", views.detail, name="detail"),
     path("orders/<int:pk>/pay/", views.pay, name="pay"),
+    path("orders/<int:pk>/files/<int:file_id>/", views.download, name="download"),
     path("orders/<int:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -1,11 +1,13 @@
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
+from cadcam.files import CASE_FILE_ACCEPT
+from cadcam.uploads import oversize_upload_errors
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
 from orders.models import Order
@@ -26,6 +28,20 @@ from payouts.gateway import GatewayError
 from payouts.simulated import SimulatedGateway
 
 
+def _valid_with_files(request, form) -> bool:
+    """Validate a form with a `files` field, counting the files the upload handler dropped
+    for being over 100 MB (they never reach the form) as errors."""
+    if request.method != "POST":
+        return False
+    valid = form.is_valid()
+    oversize = oversize_upload_errors(request, "files")
+    if oversize:
+        form.errors.pop("files", None)  # "required" would only confuse: the file was sent, and refused
+        for error in oversize:
+            form.add_error("files", error)
+    return valid and not oversize
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def send_case(request, pk: int):
@@ -38,13 +54,14 @@ def send_case(request, pk: int):
     if not EmailAddress.objects.filter(user=request.user, verified=True).exists():
         messages.warning(request, "Verify your e-mail address before sending a case.")
         return redirect("account_email")
-    form = SendCaseForm(request.POST or None, listing=listing)
-    if request.method == "POST" and form.is_valid():
+    form = SendCaseForm(request.POST or None, request.FILES or None, listing=listing)
+    if _valid_with_files(request, form):
         try:
             order = order_create(
                 listing=listing, employer=request.user, quantity=form.cleaned_data["quantity"],
                 option_ids=[option.pk for option in form.cleaned_data["options"]],
                 due_date=form.cleaned_data["due_date"], instructions=form.cleaned_data["instructions"],
+                files=form.cleaned_data["files"],
             )
         except ApplicationError as error:
             messages.error(request, error.message)
@@ -86,10 +103,12 @@ def detail(request, pk: int):
         "is_employer": order.employer_id == request.user.pk,
         "actions": allowed_actions(order, request.user),
         "events": order.events.select_related("actor").all(),
-        "deliveries": order.deliveries.all(),
+        "deliveries": order.deliveries.prefetch_related("files"),
+        "case_files": order.files.filter(delivery__isnull=True),
         "delivery_form": DeliveryForm(),
         "revision_form": RevisionForm(),
         "decline_form": DeclineForm(),
+        "file_accept": CASE_FILE_ACCEPT,
     }
     return render(request, "orders/detail.html", context)
 
@@ -100,8 +119,8 @@ ACTIONS = {
                 "You declined the case. Nothing was charged to the client."),
     "withdraw": (None, lambda order, user, data: order_withdraw(order=order, by=user),
                  "You withdrew the case. Nothing was charged."),
-    "deliver": (DeliveryForm, lambda order, user, data: order_deliver(order=order, by=user, note=data["note"]),
-                "Delivered. The client was told."),
+    "deliver": (DeliveryForm, lambda order, user, data: order_deliver(
+        order=order, by=user, note=data["note"], files=data["files"]), "Delivered. The client was told."),
     "request_revision": (RevisionForm, lambda order, user, data: order_request_revision(
         order=order, by=user, message=data["message"]), "Revision requested. The designer was told."),
     "complete": (None, lambda order, user, data: order_complete(order=order, by=user),
@@ -116,8 +135,8 @@ def act(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404
     form_class, run, success = ACTIONS[action]
-    form = form_class(request.POST) if form_class else None
-    if form is not None and not form.is_valid():
+    form = form_class(request.POST, request.FILES) if form_class else None
+    if form is not None and not _valid_with_files(request, form):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
@@ -129,3 +148,13 @@ def act(request, pk: int, action: str):
     else:
         messages.success(request, success)
     return redirect("orders:detail", order.pk)
+
+
+@login_required
+def download(request, pk: int, file_id: int):
+    """A case or delivery file, for the order's parties and staff only (404 otherwise)."""
+    order = order_for(request.user, pk)
+    stored = get_object_or_404(order.files, pk=file_id)
+    response = FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.name)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -12,3 +12,15 @@ def make_order(*, listing=None, employer=None, authorized=True, **kwargs):
         SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=True)
         order = order_mark_authorized(order=order)
     return order
+
+
+def stl_upload(name="crown.stl", triangles=1):
+    """A binary STL: 80-byte header, triangle count, 50 bytes per triangle."""
+    import struct
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = b"".join(
+        struct.pack("<12fH", *([0.0] * 3 + [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]), 0) for _ in range(triangles)
+    )
+    return SimpleUploadedFile(name, b"cadcam test".ljust(80, b" ") + struct.pack("<I", triangles) + body)

@@ -23,7 +23,7 @@ from orders.services import (
     order_request_revision,
     order_withdraw,
 )
-from orders.tests.helpers import make_order
+from orders.tests.helpers import make_order, stl_upload
 from payouts.gateway import GatewayError, PaymentStatus
 from payouts.simulated import SimulatedGateway
 
@@ -210,9 +210,9 @@ def test_deliver_revise_deliver_complete():
     order = make_order()
     order_accept(order=order, by=order.freelancer)
 
-    order_deliver(order=order, by=order.freelancer, note="First design")
+    order_deliver(order=order, by=order.freelancer, note="First design", files=[stl_upload()])
     order = order_request_revision(order=Order.objects.get(pk=order.pk), by=order.employer, message="Thicker margin")
-    second = order_deliver(order=order, by=order.freelancer, note="Margin 0.6 mm")
+    second = order_deliver(order=order, by=order.freelancer, note="Margin 0.6 mm", files=[stl_upload()])
     order = order_complete(order=Order.objects.get(pk=order.pk), by=order.employer)
 
     assert second.number == 2
@@ -233,7 +233,7 @@ def test_deliver_revise_deliver_complete():
 def test_revisions_stop_when_none_are_left():
     order = make_order(listing=make_published(revisions_included=0))
     order_accept(order=order, by=order.freelancer)
-    order_deliver(order=order, by=order.freelancer)
+    order_deliver(order=order, by=order.freelancer, files=[stl_upload()])
 
     assert "request_revision" not in allowed_actions(Order.objects.get(pk=order.pk), order.employer)
     with pytest.raises(ApplicationError, match=r"All the revisions included in this order are used"):

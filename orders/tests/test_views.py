@@ -1,11 +1,12 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.tests.helpers import make_user
 from listings.tests.helpers import make_published
 from orders.models import Order
 from orders.services import order_accept
-from orders.tests.helpers import make_order
+from orders.tests.helpers import make_order, stl_upload
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -19,7 +20,12 @@ def test_send_case_review_and_pay_with_the_simulated_gateway(client):
 
     response = client.post(
         reverse("orders:send_case", args=[listing.pk]),
-        {"quantity": "2", "options": [express.pk], "instructions": "Teeth 14-16, zirconia, A2"},
+        {
+            "quantity": "2",
+            "options": [express.pk],
+            "instructions": "Teeth 14-16, zirconia, A2",
+            "files": [stl_upload()],
+        },
     )
     order = Order.objects.get()
     assert response["Location"] == reverse("orders:pay", args=[order.pk])
@@ -43,7 +49,7 @@ def test_tampered_price_fields_are_ignored(client):
 
     client.post(
         reverse("orders:send_case", args=[listing.pk]),
-        {"quantity": "1", "total_cents": "1", "unit_price_cents": "1", "price": "0.01"},
+        {"quantity": "1", "total_cents": "1", "unit_price_cents": "1", "price": "0.01", "files": [stl_upload()]},
     )
 
     assert Order.objects.get().total_cents == 1500
@@ -118,7 +124,11 @@ def test_actions_from_the_order_page(client):
     client.force_login(order.freelancer)
 
     client.post(reverse("orders:act", args=[order.pk, "accept"]))
-    client.post(reverse("orders:act", args=[order.pk, "deliver"]), {"note": "Designs attached"})
+    refused = client.post(reverse("orders:act", args=[order.pk, "deliver"]), {"note": "No files"}, follow=True)
+    assert "Attach the design files to deliver." in refused.content.decode()
+    client.post(
+        reverse("orders:act", args=[order.pk, "deliver"]), {"note": "Designs attached", "files": [stl_upload()]}
+    )
     client.force_login(order.employer)
     refused = client.post(reverse("orders:act", args=[order.pk, "request_revision"]), {"message": ""}, follow=True)
     assert "This field is required." in refused.content.decode()
@@ -138,7 +148,7 @@ def test_dashboard_lists_orders_with_my_move_first(client):
     order_accept(order=delivered, by=delivered.freelancer)
     from orders.services import order_deliver
 
-    order_deliver(order=delivered, by=delivered.freelancer)
+    order_deliver(order=delivered, by=delivered.freelancer, files=[stl_upload()])
     client.force_login(employer)
 
     response = client.get(reverse("dashboard"))
@@ -157,3 +167,64 @@ def test_the_listing_page_offers_send_case_to_others_only(client):
     assert send_case in client.get(listing.get_absolute_url()).content.decode()
     client.force_login(listing.owner)
     assert send_case not in client.get(listing.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (lambda: None, "This field is required."),
+        (lambda: SimpleUploadedFile("scan.exe", b"MZ"), "scan.exe is not an accepted file type."),
+        (lambda: SimpleUploadedFile("scan.stl", b"<html>not a mesh</html>"), "The content of scan.stl does not match"),
+        (lambda: stl_upload("../../etc/passwd.stl"), None),
+    ],
+    ids=["missing", "wrong type", "spoofed", "path traversal"],
+)
+def test_case_files_are_checked(client, upload, message):
+    listing = make_published()
+    client.force_login(make_user())
+    file = upload()
+
+    response = client.post(
+        reverse("orders:send_case", args=[listing.pk]), {"quantity": "1", **({"files": [file]} if file else {})}
+    )
+
+    if message:
+        assert message in response.content.decode()
+        assert not Order.objects.exists()
+    else:
+        stored = Order.objects.get().files.get()
+        assert stored.name == "passwd.stl"
+        assert ".." not in stored.file.name
+
+
+def test_oversize_files_are_refused_before_being_stored(client, settings):
+    settings.FILE_UPLOAD_PER_FILE_LIMIT = 1000
+    listing = make_published()
+    client.force_login(make_user())
+
+    response = client.post(
+        reverse("orders:send_case", args=[listing.pk]), {"quantity": "1", "files": [stl_upload(triangles=40)]}
+    )
+
+    body = response.content.decode()
+    assert "crown.stl is larger than 1000\xa0bytes." in body
+    assert "This field is required." not in body
+    assert not Order.objects.exists()
+
+
+def test_files_download_only_for_the_parties_and_staff(client):
+    from orders.services import order_create
+
+    order = order_create(listing=make_published(), employer=make_user(), files=[stl_upload()])
+    stored = order.files.get()
+    url = reverse("orders:download", args=[order.pk, stored.pk])
+
+    client.force_login(make_user())
+    assert client.get(url).status_code == 404
+    client.force_login(order.freelancer)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="crown.stl"'
+    assert b"".join(response.streaming_content).startswith(b"cadcam test")
+    other = order_create(listing=make_published(), employer=make_user(), files=[stl_upload()])
+    assert client.get(reverse("orders:download", args=[order.pk, other.files.get().pk])).status_code == 404
