@@ -2,10 +2,12 @@
 
 Each feature that stores personal data adds its section here."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import verification_requests_of
+from orders.models import Order
 
 
 def account_export(*, user: User) -> dict:
@@ -56,6 +58,19 @@ def account_export(*, user: User) -> dict:
             for listing in user.listings.select_related("category").order_by("pk")
         ],
         "favorites": [favorite.listing.title for favorite in user.favorites.select_related("listing")],
+        "orders": [
+            {
+                "id": order.pk,
+                "role": "client" if order.employer_id == user.pk else "designer",
+                "title": order.title,
+                "status": order.status,
+                "total_cents": order.total_cents,
+                "currency": order.currency,
+                "created_at": order.created_at,
+                "instructions": order.instructions if order.employer_id == user.pk else "",
+            }
+            for order in Order.objects.filter(Q(employer=user) | Q(freelancer=user)).order_by("pk")
+        ],
         "verification_requests": [
             {
                 "created_at": item.created_at,

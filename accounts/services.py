@@ -19,6 +19,7 @@ from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.files import sha256_of
 from cadcam.images import reencode_image, thumbnail
 from listings.services import listings_publish_approved
+from orders.selectors import orders_open_for
 
 ID_DOCUMENT_RETENTION = timedelta(days=30)
 PHOTO_THUMBNAIL_SIDE = 256
@@ -226,6 +227,10 @@ def user_delete(*, user: User, password: str) -> User:
         raise InvalidTransition("This account is already deleted.")
     if not user.check_password(password):
         raise ApplicationError("The password is not correct.")
+    if orders_open_for(user).exists():
+        raise ApplicationError(
+            "You have orders in progress. Finish, withdraw or decline them before deleting your account."
+        )
 
     profile = Profile.objects.filter(user=user).first()
     files = []

@@ -1,4 +1,4 @@
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 
 from orders.models import Order
@@ -9,6 +9,11 @@ S = Order.Status
 _EMPLOYER_TURN = [S.PENDING_PAYMENT, S.DELIVERED]
 _FREELANCER_TURN = [S.REQUESTED, S.ACCEPTED]
 OPEN_STATES = [S.PENDING_PAYMENT, S.REQUESTED, S.ACCEPTED, S.DELIVERED, S.DISPUTED]
+
+
+def orders_open_for(user) -> QuerySet[Order]:
+    """Orders of this user, on either side, that are not finished yet."""
+    return Order.objects.filter(Q(employer=user) | Q(freelancer=user), status__in=OPEN_STATES)
 
 
 def order_for(viewer, pk: int) -> Order:

@@ -280,3 +280,27 @@ def test_data_export_includes_the_users_listings(client):
     data = json.loads(client.get(reverse("accounts:export")).content)
 
     assert [(item["title"], item["status"]) for item in data["listings"]] == [("Night guard design", "draft")]
+
+
+def test_an_account_with_orders_in_progress_cannot_be_deleted(client):
+    from orders.tests.helpers import make_order
+
+    order = make_order()
+    client.force_login(order.employer)
+
+    response = client.post(reverse("accounts:delete"), {"password": PASSWORD})
+
+    assert "You have orders in progress." in response.content.decode()
+    order.employer.refresh_from_db()
+    assert order.employer.deleted_at is None
+
+
+def test_data_export_includes_orders_on_both_sides(client):
+    from orders.tests.helpers import make_order
+
+    order = make_order()
+    client.force_login(order.freelancer)
+
+    data = json.loads(client.get(reverse("accounts:export")).content)
+
+    assert [(item["id"], item["role"]) for item in data["orders"]] == [(order.pk, "designer")]
