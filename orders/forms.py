@@ -39,7 +39,7 @@ class SendCaseForm(forms.Form):
         if not listing.is_per_unit:
             self.fields["quantity"].widget = forms.HiddenInput()
         else:
-            self.fields["quantity"].label = f"Number of {listing.unit_name}s" if listing.unit_name else "Quantity"
+            self.fields["quantity"].label = f"Quantity (priced per {listing.unit_name})" if listing.unit_name else "Quantity"
 
     def clean_due_date(self):
         due = self.cleaned_data.get("due_date")
