@@ -165,9 +165,12 @@ def edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def archive(request, pk: int):
+    """Asks first (GET), archives on POST: an archived listing leaves browse and cannot be ordered."""
     listing = listing_owned_by(request.user, pk)
+    if request.method == "GET":
+        return render(request, "listings/archive_confirm.html", {"listing": listing})
     try:
         listing_archive(listing=listing, by=request.user)
     except ApplicationError as error:

@@ -235,3 +235,16 @@ def test_the_owner_sees_what_they_receive_after_the_fee(client):
     assert "For a single tooth at this price you receive $45.95 after the platform fee" in body
     client.force_login(make_user())
     assert 'data-testid="owner-net"' not in client.get(listing.get_absolute_url()).content.decode()
+
+
+def test_archiving_asks_first(client):
+    listing = make_published()
+    client.force_login(listing.owner)
+    url = reverse("listings:archive", args=[listing.pk])
+
+    assert "Archive the listing" in client.get(url).content.decode()
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.PUBLISHED
+    client.post(url)
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.ARCHIVED
