@@ -15,10 +15,11 @@ randomness, so every run writes the same bytes."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -92,13 +93,14 @@ def tooth_triangles(tooth: Tooth, *, x: float = 0.0, segments: int = 48, rings: 
             row.append((x + tooth.width / 2 * radius * math.cos(angle), tooth.depth / 2 * radius * math.sin(angle),
                         z + _occlusal(tooth, angle, radius)))
         rows.append(row)
-    apex = (x, 0.0, tooth.height + _occlusal(tooth, 0.0, 0.0))
+    fossa = sum(_occlusal(tooth, 2 * math.pi * j / segments, 0.0) for j in range(segments)) / segments
+    apex = (x, 0.0, tooth.height + fossa)
     base = (x, 0.0, 0.0)
     triangles: list[Triangle] = []
     for j in range(segments):
         k = (j + 1) % segments
         triangles.append((base, rows[0][k], rows[0][j]))
-        for lower, upper in zip(rows, rows[1:], strict=False):
+        for lower, upper in itertools.pairwise(rows):
             triangles.append((lower[j], lower[k], upper[k]))
             triangles.append((lower[j], upper[k], upper[j]))
         triangles.append((rows[-1][j], rows[-1][k], apex))
@@ -138,6 +140,7 @@ MOLAR = Tooth(10.5, 10.0, 6.5, cusps=4)
 PREMOLAR = Tooth(7.0, 8.5, 7.0, cusps=2)
 INCISOR = Tooth(8.5, 7.0, 9.5, cusps=1)
 LATERAL = Tooth(6.5, 6.0, 8.5, cusps=1)
+CANINE = Tooth(7.5, 8.0, 10.0, cusps=1)
 
 
 def die(tooth: Tooth) -> Tooth:
@@ -160,8 +163,7 @@ class DemoOrder:
     design_file: str = ""
     options: tuple[str, ...] = ()  # add-on names
     delivery_note: str = ""
-    revision: tuple[str, str] = ()  # (what the lab asks, the note of the second delivery)
-    extra: dict = field(default_factory=dict)
+    revision: tuple[str, ...] = ()  # (what the lab asks, the note of the second delivery): one revision round
 
     @property
     def full_instructions(self) -> str:
@@ -210,7 +212,7 @@ DEMO_ORDERS = [
             "Material for the final work: e.max, shade BL3; mock-up printed in A1 temporary resin.\n"
             "Patient photos (smile, rest, retracted) and the upper scan are in the file."
         ),
-        teeth=(LATERAL, INCISOR, INCISOR, LATERAL), case_file="case-13-23.stl",
+        teeth=(CANINE, LATERAL, INCISOR, INCISOR, LATERAL, CANINE), case_file="case-13-23.stl",
     ),
 ]
 
@@ -224,7 +226,7 @@ def seed_orders(users: dict[str, User]) -> list[Order]:
     orders = []
     for spec in DEMO_ORDERS:
         existing = Order.objects.filter(
-            employer=employer, freelancer=freelancer, title=spec.listing, instructions__startswith=f"Lab ref {spec.ref}\n"
+            employer=employer, freelancer=freelancer, instructions__startswith=f"Lab ref {spec.ref}\n"
         ).first()
         orders.append(existing or _create(spec, employer=employer, freelancer=freelancer))
     return orders
@@ -246,18 +248,16 @@ def _create(spec: DemoOrder, *, employer: User, freelancer: User) -> Order:
         order = order_accept(order=order, by=freelancer)
     if target >= STEPS.index(S.DELIVERED):
         design = f"{spec.ref} design"
+        order_deliver(order=order, by=freelancer, note=spec.delivery_note,
+                      files=[dental_stl(spec.design_file, spec.teeth, title=design)])
         if spec.revision:
-            order_deliver(order=order, by=freelancer, note=spec.delivery_note,
-                          files=[dental_stl(spec.design_file, spec.teeth, title=design)])
             message, note = spec.revision
             order = order_request_revision(order=order, by=employer, message=message)
             order_deliver(order=order, by=freelancer, note=note,
                           files=[dental_stl(spec.design_file.replace(".stl", "-v2.stl"), spec.teeth, title=design)])
-        else:
-            order_deliver(order=order, by=freelancer, note=spec.delivery_note,
-                          files=[dental_stl(spec.design_file, spec.teeth, title=design)])
     if target >= STEPS.index(S.COMPLETED):
         order_complete(order=order, by=employer)
     order.refresh_from_db()
-    assert order.status == spec.state, (spec.ref, order.status)
+    if order.status != spec.state:
+        raise RuntimeError(f"Demo order {spec.ref} ended {order.status}, not {spec.state}.")
     return order

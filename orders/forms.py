@@ -39,7 +39,8 @@ class SendCaseForm(forms.Form):
         if not listing.is_per_unit:
             self.fields["quantity"].widget = forms.HiddenInput()
         else:
-            self.fields["quantity"].label = f"Quantity (priced per {listing.unit_name})" if listing.unit_name else "Quantity"
+            unit = listing.unit_name
+            self.fields["quantity"].label = f"Quantity (priced per {unit})" if unit else "Quantity"
 
     def clean_due_date(self):
         due = self.cleaned_data.get("due_date")

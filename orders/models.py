@@ -121,6 +121,25 @@ class OrderEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.order_id}: {self.from_status or '—'} -> {self.to_status}"
 
+    @property
+    def description(self) -> str:
+        """What happened, in words, for the timeline."""
+        if self.to_status == Order.Status.ACCEPTED and self.from_status == Order.Status.DELIVERED:
+            return "Revision requested"
+        return EVENT_WORDS.get(self.to_status, self.get_to_status_display())
+
+
+EVENT_WORDS = {
+    Order.Status.PENDING_PAYMENT: "Case sent",
+    Order.Status.REQUESTED: "Card authorized; the designer is asked",
+    Order.Status.ACCEPTED: "Accepted; payment captured and held",
+    Order.Status.DELIVERED: "Delivered",
+    Order.Status.COMPLETED: "Completed",
+    Order.Status.DECLINED: "Declined; nothing charged",
+    Order.Status.EXPIRED: "Expired; nothing charged",
+    Order.Status.WITHDRAWN: "Withdrawn; nothing charged",
+}
+
 
 class Delivery(models.Model):
     """A batch of designs the freelancer hands over: delivery 1, then revision 1, 2, ..."""

@@ -134,7 +134,7 @@ def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_
         turnaround_days=listing.turnaround_days, due_date=due_date, instructions=instructions.strip(),
     )
     OrderOption.objects.bulk_create(OrderOption(order=order, name=o.name, price_cents=o.price_cents) for o in options)
-    OrderEvent.objects.create(order=order, actor=employer, to_status=order.status, note="Case sent")
+    OrderEvent.objects.create(order=order, actor=employer, to_status=order.status)
     _attach(order, files, by=employer)
     payment = get_gateway().create_payment(
         amount_cents=total, currency=order.currency, reference=f"order-{order.pk}",
@@ -156,7 +156,7 @@ def order_mark_authorized(*, order: Order) -> Order:
     if payment.status != PaymentStatus.REQUIRES_CAPTURE or payment.amount_cents != order.total_cents:
         raise ApplicationError("The payment is not authorized yet.")
     now = timezone.now()
-    _transition(order, "authorize", by=None, note="Card authorized")
+    _transition(order, "authorize", by=None)
     order.authorized_at = now
     order.accept_by = now + ACCEPT_WINDOW
     if order.due_date:

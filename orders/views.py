@@ -24,7 +24,7 @@ from orders.services import (
     order_withdraw,
 )
 from payouts.fees import platform_fee_cents
-from payouts.gateway import GatewayError
+from payouts.gateway import GatewayError, PaymentStatus
 from payouts.simulated import SimulatedGateway
 
 
@@ -83,8 +83,14 @@ def pay(request, pk: int):
         return redirect("orders:detail", order.pk)
     if request.method == "POST":
         approve = request.POST.get("outcome") == "approve"
+        gateway = SimulatedGateway()
         try:
-            SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=approve)
+            try:
+                gateway.customer_pays(payment_id=order.payment_id, approve=approve)
+            except GatewayError:
+                # Paid already (a double click, or a retry after a failure): carry on if authorized.
+                if gateway.retrieve(order.payment_id).status != PaymentStatus.REQUIRES_CAPTURE:
+                    raise
             order_mark_authorized(order=order)
         except (GatewayError, ApplicationError) as error:
             messages.error(request, error.message)

@@ -4,14 +4,34 @@ from django.core.management import call_command
 
 from accounts.models import Profile, User, VerificationRequest
 from listings.models import CadSoftware, Category
+from orders.models import Delivery, Order, OrderEvent, OrderFile
 
 pytestmark = pytest.mark.django_db
 
-COUNTED = [User, EmailAddress, Profile, VerificationRequest, Category, CadSoftware]
+COUNTED = [User, EmailAddress, Profile, VerificationRequest, Category, CadSoftware, Order, OrderEvent, OrderFile,
+           Delivery]
 
 
 def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+def assert_demo_orders() -> None:
+    """Four orders from the demo lab to the demo designer, one in each step, each with an STL case."""
+    orders = Order.objects.filter(employer__username="employer", freelancer__username="freelancer")
+    assert sorted(order.status for order in orders) == ["accepted", "completed", "delivered", "requested"]
+    for order in orders:
+        assert order.listing.owner == order.freelancer and not order.listing.is_private
+        case_files = order.files.filter(delivery__isnull=True, name__startswith="case-", name__endswith=".stl")
+        assert len(case_files) == 1, order
+        with case_files[0].file.open("rb") as stl:
+            data = stl.read()
+        triangles = int.from_bytes(data[80:84], "little")
+        assert len(data) == 84 + 50 * triangles and 1000 <= triangles <= 3000  # a binary STL, a small mesh
+        if order.status in {"delivered", "completed"}:
+            deliveries = order.deliveries.all()
+            assert deliveries and all(d.files.filter(name__startswith="design-").exists() for d in deliveries)
+    assert orders.get(status="completed").revisions_used == 1
 
 
 def test_seed_demo_twice_gives_the_same_rows(capsys):
@@ -25,6 +45,8 @@ def test_seed_demo_twice_gives_the_same_rows(capsys):
     assert VerificationRequest.objects.filter(status="pending").count() == 1
     assert first["Category"] >= 11
     assert first["CadSoftware"] >= 11
+    assert first["Order"] == 4
+    assert_demo_orders()
     assert "freelancer@cadcam.test" in capsys.readouterr().out
 
 

@@ -364,4 +364,4 @@ def test_staff_find_orders_in_admin_and_cannot_edit_their_state(client):
 
     assert [row.pk for row in found.context["cl"].result_list] == [order.pk]
     assert 'name="status"' not in page
-    assert "Card authorized" in page  # the timeline
+    assert "requested" in page  # the timeline inline

@@ -228,3 +228,17 @@ def test_files_download_only_for_the_parties_and_staff(client):
     assert b"".join(response.streaming_content).startswith(b"cadcam test")
     other = order_create(listing=make_published(), employer=make_user(), files=[stl_upload()])
     assert client.get(reverse("orders:download", args=[order.pk, other.files.get().pk])).status_code == 404
+
+
+def test_paying_twice_does_not_fail_the_second_time(client):
+    order = make_order(authorized=False)
+    client.force_login(order.employer)
+    url = reverse("orders:pay", args=[order.pk])
+    from payouts.simulated import SimulatedGateway
+
+    SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=True)  # the first click got through
+    response = client.post(url, {"outcome": "approve"}, follow=True)
+
+    assert "Your card is authorized." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == S.REQUESTED

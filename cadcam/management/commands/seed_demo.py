@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
 from listings.demo import seed_listings
+from orders.demo import seed_orders
 
 
 class Command(BaseCommand):
@@ -11,7 +12,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = seed_users()
         seed_listings(users)
+        orders = seed_orders(users)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        states = ", ".join(order.get_status_display().lower() for order in orders)
+        self.stdout.write(f"  Demo orders from @employer to @freelancer: {states}.")
         self.stdout.write(f"\n  Open http://{settings.SITE_DOMAIN}/\n")
         self.stdout.write(f"  Demo logins (password: {DEMO_PASSWORD}):")
         for spec in DEMO_USERS:
