@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from accounts.tests.helpers import PASSWORD, make_user
+from accounts.tests.helpers import make_user
+from e2e.helpers import new_page, sign_in
 from listings.tests.helpers import make_verified_seller
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,20 +31,6 @@ def write_images(tmp_path: Path) -> list[Path]:
         Image.new("RGB", (1000, 750), colour).save(path, format="PNG")
         paths.append(path)
     return paths
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
-
-
-def new_page(browser: Browser, base_url: str) -> Page:
-    page = browser.new_context(base_url=base_url).new_page()
-    page.set_default_timeout(15_000)
-    return page
 
 
 def create_listing(page: Page, tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ import struct
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from accounts.tests.helpers import PASSWORD, make_user
+from accounts.tests.helpers import make_user
+from e2e.helpers import new_page, sign_in
 from listings.tests.helpers import make_published
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,6 +23,7 @@ REVISION = "Please thicken the margin to 0.6 mm"
 
 def write_stl(tmp_path: Path, name: str, segments: int = 24) -> Path:
     """A small binary STL (zero normals, as many exporters write): a dome 10 mm wide and 7 mm high."""
+
     def point(ring: int, step: int) -> tuple[float, float, float]:
         polar, angle = math.pi / 2 * ring / 6, 2 * math.pi * step / segments
         return (5 * math.sin(polar) * math.cos(angle), 5 * math.sin(polar) * math.sin(angle), 7 * math.cos(polar))
@@ -36,20 +38,6 @@ def write_stl(tmp_path: Path, name: str, segments: int = 24) -> Path:
     path = tmp_path / name
     path.write_bytes(b"e2e crown".ljust(80, b" ") + struct.pack("<I", len(triangles)) + body)
     return path
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
-
-
-def new_page(browser: Browser, base_url: str) -> Page:
-    page = browser.new_context(base_url=base_url).new_page()
-    page.set_default_timeout(15_000)
-    return page
 
 
 def expect_status(page: Page, text: str) -> None:

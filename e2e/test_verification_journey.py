@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.demo import demo_id_document
 from accounts.models import User
+from e2e.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,14 +58,6 @@ def confirmation_path_sent_to(email: str) -> str:
     match = CONFIRM_PATH.search(messages[0].body)
     assert match, messages[0].body
     return match.group(1)
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
 
 
 def confirm_email(page: Page) -> None:
