@@ -68,6 +68,11 @@ def listing_owned_by(owner, pk: int) -> Listing:
         raise Http404 from None
 
 
+def listing_pending_edit(listing: Listing) -> Listing | None:
+    """The edit of a live listing waiting to replace it, if its owner started one."""
+    return Listing.objects.filter(edit_of=listing).first()
+
+
 def listings_of_owner(owner) -> QuerySet[Listing]:
     return (
         Listing.objects.filter(owner=owner, edit_of__isnull=True)

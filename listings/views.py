@@ -9,7 +9,13 @@ from cadcam.errors import ApplicationError
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
-from listings.selectors import favorite_ids_of, listing_owned_by, listing_visible_to, listings_browse_page
+from listings.selectors import (
+    favorite_ids_of,
+    listing_owned_by,
+    listing_pending_edit,
+    listing_visible_to,
+    listings_browse_page,
+)
 from listings.services import (
     ListingNotReady,
     OptionData,
@@ -55,7 +61,7 @@ def detail(request, pk: int, slug: str):
         "listing": listing,
         "seller": listing.owner,
         "is_owner": is_owner,
-        "pending_edit": Listing.objects.filter(edit_of=listing).first() if is_owner else None,
+        "pending_edit": listing_pending_edit(listing) if is_owner else None,
         "is_favorite": bool(favorite_ids_of(request.user, [listing])),
         "owner_net_cents": freelancer_net_cents(listing.price_cents) if is_owner else None,
     }
@@ -105,7 +111,7 @@ def _save_and_maybe_submit(request, form, formset, *, listing: Listing | None) -
         if listing is None:
             target = listing_create(owner=request.user, images=form.cleaned_data["new_images"], **common)
         else:
-            shown = Listing.objects.filter(edit_of=listing).first() or listing
+            shown = listing_pending_edit(listing) or listing
             order, removed = _image_places(request, shown.images.count())
             target = listing_edit(
                 listing=listing, by=request.user, image_order=order, removed_images=removed,
@@ -147,7 +153,7 @@ def create(request):
 def edit(request, pk: int):
     listing = listing_owned_by(request.user, pk)
     # A live listing is edited through its pending copy; show that copy's content if there is one.
-    editing = Listing.objects.filter(edit_of=listing).first() or listing
+    editing = listing_pending_edit(listing) or listing
     form = ListingForm(request.POST or None, request.FILES or None, instance=editing, owner=request.user)
     formset = OptionFormSet(request.POST or None, prefix="options", initial=_option_initial(editing))
     if request.method == "POST" and form.is_valid() and formset.is_valid():

@@ -22,6 +22,7 @@ from listings.models import Listing
 from orders.models import Delivery, Order, OrderEvent, OrderFile, OrderOption
 from payouts.fees import platform_fee_cents
 from payouts.gateway import GatewayError, PaymentStatus, get_gateway
+from payouts.simulated import SimulatedGateway
 
 S = Order.Status
 
@@ -165,6 +166,21 @@ def order_mark_authorized(*, order: Order) -> Order:
     order.save(update_fields=["status", "authorized_at", "accept_by"])
     _notify(order, "requested")
     return order
+
+
+def order_pay_with_test_card(*, order: Order, by: User, approve: bool) -> Order:
+    """The simulated gateway's payment page: the test card is authorized (or refused), then
+    the order is marked authorized. A repeated click on a payment that already went through
+    just carries on."""
+    if by.pk != order.employer_id:
+        raise ApplicationError("Only the client who sent this case can pay for it.")
+    gateway = SimulatedGateway()
+    try:
+        gateway.customer_pays(payment_id=order.payment_id, approve=approve)
+    except GatewayError as error:
+        if gateway.retrieve(order.payment_id).status != PaymentStatus.REQUIRES_CAPTURE:
+            raise ApplicationError(error.message) from error
+    return order_mark_authorized(order=order)
 
 
 # --- the designer answers -----------------------------------------------------------------------

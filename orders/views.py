@@ -19,13 +19,11 @@ from orders.services import (
     order_create,
     order_decline,
     order_deliver,
-    order_mark_authorized,
+    order_pay_with_test_card,
     order_request_revision,
     order_withdraw,
 )
 from payouts.fees import platform_fee_cents
-from payouts.gateway import GatewayError, PaymentStatus
-from payouts.simulated import SimulatedGateway
 
 
 def _valid_with_files(request, form) -> bool:
@@ -82,17 +80,9 @@ def pay(request, pk: int):
     if order.status != Order.Status.PENDING_PAYMENT:
         return redirect("orders:detail", order.pk)
     if request.method == "POST":
-        approve = request.POST.get("outcome") == "approve"
-        gateway = SimulatedGateway()
         try:
-            try:
-                gateway.customer_pays(payment_id=order.payment_id, approve=approve)
-            except GatewayError:
-                # Paid already (a double click, or a retry after a failure): carry on if authorized.
-                if gateway.retrieve(order.payment_id).status != PaymentStatus.REQUIRES_CAPTURE:
-                    raise
-            order_mark_authorized(order=order)
-        except (GatewayError, ApplicationError) as error:
+            order_pay_with_test_card(order=order, by=request.user, approve=request.POST.get("outcome") == "approve")
+        except ApplicationError as error:
             messages.error(request, error.message)
         else:
             messages.success(request, "Your card is authorized. The designer has 3 days to accept; you pay only then.")
