@@ -365,3 +365,42 @@ def test_staff_find_orders_in_admin_and_cannot_edit_their_state(client):
     assert [row.pk for row in found.context["cl"].result_list] == [order.pk]
     assert 'name="status"' not in page
     assert "requested" in page  # the timeline inline
+
+
+def _subjects_after(django_capture_on_commit_callbacks, action):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        action()
+    return sorted((message.to[0], message.subject.removeprefix("[CadCam Masters] ")) for message in mail.outbox)
+
+
+def test_each_transition_emails_the_right_people(django_capture_on_commit_callbacks):
+    order = make_order()
+    employer, freelancer = order.employer.email, order.freelancer.email
+    n = order.pk
+
+    def run(action):
+        return _subjects_after(django_capture_on_commit_callbacks, action)
+
+    assert run(lambda: order_accept(order=order, by=order.freelancer)) == sorted(
+        [(employer, f"Receipt — order #{n} accepted"), (freelancer, f"Receipt — order #{n} accepted")]
+    )
+    assert run(lambda: order_deliver(order=order, by=order.freelancer, files=[stl_upload()])) == [
+        (employer, f"Your designs are ready: order #{n}")
+    ]
+    assert run(lambda: order_request_revision(order=order, by=order.employer, message="Thicker")) == [
+        (freelancer, f"Revision requested: order #{n}")
+    ]
+    order_deliver(order=order, by=order.freelancer, files=[stl_upload()])
+    assert run(lambda: order_complete(order=order, by=order.employer)) == sorted(
+        [(employer, f"Order #{n} is complete"), (freelancer, f"Order #{n} is complete")]
+    )
+
+    declined = make_order()
+    assert [subject for _, subject in run(lambda: order_decline(order=declined, by=declined.freelancer))] == [
+        f"Order #{declined.pk} was declined"
+    ] * 2
+    withdrawn = make_order()
+    assert [subject for _, subject in run(lambda: order_withdraw(order=withdrawn, by=withdrawn.employer))] == [
+        f"Order #{withdrawn.pk} was withdrawn"
+    ] * 2
