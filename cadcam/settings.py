@@ -246,8 +246,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Stripe is configured by later features; the CSP already knows its hosts.
+# Stripe: with STRIPE_SECRET_KEY set, payments go through Stripe; without, through the
+# simulated gateway. STRIPE_API_BASE points the SDK elsewhere (tests use localstripe).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 
 # Security headers. CSP: our own static files only, no inline code.
 _stripe_hosts = ["https://js.stripe.com", "https://*.js.stripe.com"] if STRIPE_SECRET_KEY else []

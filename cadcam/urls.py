@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from cadcam import views
+from payouts.webhooks import stripe_webhook
 
 # Staff sign in through allauth, so the same rate limits and two-factor step apply.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -20,6 +21,7 @@ urlpatterns = [
     path("listings/", include("listings.urls")),
     path("", include("orders.urls")),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

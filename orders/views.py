@@ -1,8 +1,10 @@
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
@@ -19,11 +21,13 @@ from orders.services import (
     order_create,
     order_decline,
     order_deliver,
+    order_mark_authorized,
     order_pay_with_test_card,
     order_request_revision,
     order_withdraw,
 )
 from payouts.fees import platform_fee_cents
+from payouts.gateway import get_gateway
 
 
 def _valid_with_files(request, form) -> bool:
@@ -79,6 +83,18 @@ def pay(request, pk: int):
         raise Http404
     if order.status != Order.Status.PENDING_PAYMENT:
         return redirect("orders:detail", order.pk)
+    gateway = get_gateway()
+    if gateway.name == "stripe":
+        # The card is entered in Stripe's Payment Element and confirmed by Stripe.js;
+        # Stripe then sends the browser to pay_return.
+        context = {
+            "order": order,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "client_secret": gateway.client_secret(order.payment_id),
+            "return_url": request.build_absolute_uri(reverse("orders:pay_return", args=[order.pk])),
+            "stripe_js": settings.STRIPE_JS_URL,
+        }
+        return render(request, "orders/pay_stripe.html", context)
     if request.method == "POST":
         try:
             order_pay_with_test_card(order=order, by=request.user, approve=request.POST.get("outcome") == "approve")
@@ -154,3 +170,19 @@ def download(request, pk: int, file_id: int):
     response = FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.name)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+def pay_return(request, pk: int):
+    """Where Stripe sends the browser after the Payment Element: the order moves on if the
+    card was authorized (the webhook may have done it already; that is fine)."""
+    order = order_for(request.user, pk)
+    if order.employer_id != request.user.pk:
+        raise Http404
+    try:
+        order_mark_authorized(order=order)
+    except ApplicationError:
+        messages.error(request, "The payment was not completed. Please try again.")
+        return redirect("orders:pay", order.pk)
+    messages.success(request, "Your card is authorized. The designer has 3 days to accept; you pay only then.")
+    return redirect("orders:detail", order.pk)

@@ -1,9 +1,9 @@
 """The payment gateway: one interface, two backends.
 
-`simulated` keeps Stripe's PaymentIntent states in our database, so that development, the
-demo and most tests run the whole escrow flow without leaving the machine. The `stripe`
-backend (StripeClient, chosen when STRIPE_SECRET_KEY is set) implements the same
-interface; it is the next step of the orders work.
+`stripe` (payouts/stripe_gateway.py, when STRIPE_SECRET_KEY is set) talks to Stripe through
+StripeClient; `simulated` (the default) keeps the same PaymentIntent states in our
+database, so that development, the demo and most tests run the whole escrow flow without
+leaving the machine.
 
 Every call that moves money takes a deterministic idempotency key
 (`capture:order-7`, `cancel:order-7`, ...): repeating a call with the same key returns
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from django.conf import settings
 
 
 class PaymentStatus:
@@ -52,6 +54,11 @@ class PaymentGateway(Protocol):
 
 
 def get_gateway() -> PaymentGateway:
+    """Stripe when STRIPE_SECRET_KEY is set, the simulated gateway otherwise."""
+    if settings.STRIPE_SECRET_KEY:
+        from payouts.stripe_gateway import StripeGateway
+
+        return StripeGateway()
     from payouts.simulated import SimulatedGateway
 
     return SimulatedGateway()

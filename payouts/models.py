@@ -32,3 +32,17 @@ class SimulatedOperation(models.Model):
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event we received, stored once (Stripe retries and repeats them)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
