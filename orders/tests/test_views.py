@@ -32,7 +32,8 @@ def test_send_case_review_and_pay_with_the_simulated_gateway(client):
     review = client.get(reverse("orders:pay", args=[order.pk])).content.decode()
     assert "TEST MODE" in review
     assert "$45.00" in review  # 2 x $15.00 + $15.00
-    assert "Designer receives" not in review  # the fee is the designer's business
+    assert "Designer receives" in review  # the review shows what the designer gets after the fee
+    assert "$40.95" in review  # $45.00 - $4.05
 
     declined = client.post(reverse("orders:pay", args=[order.pk]), {"outcome": "decline"}, follow=True)
     assert "Your card was declined. Try another card." in declined.content.decode()
