@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -19,6 +19,7 @@ from accounts.services import (
     verification_request_create,
 )
 from cadcam.errors import ApplicationError
+from cadcam.files import private_file_response
 from listings.selectors import favorite_ids_of, public_listings_of
 
 
@@ -67,13 +68,9 @@ def verification(request):
 @login_required
 def verification_document(request, pk: int):
     verification_request = verification_document_for(viewer=request.user, pk=pk)
-    response = FileResponse(
-        verification_request.document.open("rb"),
-        as_attachment=False,
-        filename=verification_request.document_name,
+    response = private_file_response(
+        verification_request.document, filename=verification_request.document_name, as_attachment=False
     )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return response
 

@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from cadcam.errors import ApplicationError
 from orders.models import Order
-from orders.services import UNPAID_DROPPED_AFTER, _notify, order_auto_complete, order_expire
+from orders.services import (
+    UNPAID_DROPPED_AFTER,
+    order_auto_complete,
+    order_expire,
+    order_remind_to_accept,
+    order_remind_to_complete,
+)
 
 S = Order.Status
 ACCEPT_REMINDER_BEFORE = timedelta(hours=24)
@@ -61,20 +67,6 @@ def orders_sweep(*, now: datetime | None = None) -> SweepResult:
 
 
 def _send_reminders(now: datetime) -> list[int]:
-    def remind_to_accept(order):
-        if order.status != S.REQUESTED or order.accept_reminder_sent_at:
-            raise ApplicationError("not due")
-        order.accept_reminder_sent_at = now
-        order.save(update_fields=["accept_reminder_sent_at"])
-        _notify(order, "accept_reminder", to=["freelancer"])
-
-    def remind_to_complete(order):
-        if order.status not in (S.ACCEPTED, S.DELIVERED) or order.complete_reminder_sent_at:
-            raise ApplicationError("not due")
-        order.complete_reminder_sent_at = now
-        order.save(update_fields=["complete_reminder_sent_at"])
-        _notify(order, "complete_reminder", to=["employer"])
-
     to_accept = Order.objects.filter(
         status=S.REQUESTED, accept_reminder_sent_at__isnull=True, accept_by__lte=now + ACCEPT_REMINDER_BEFORE
     ).values_list("pk", flat=True)
@@ -82,4 +74,6 @@ def _send_reminders(now: datetime) -> list[int]:
         status__in=[S.ACCEPTED, S.DELIVERED], complete_reminder_sent_at__isnull=True,
         auto_complete_at__lte=now + COMPLETE_REMINDER_BEFORE,
     ).values_list("pk", flat=True)
-    return _each_unlocked(to_accept, remind_to_accept) + _each_unlocked(to_complete, remind_to_complete)
+    return _each_unlocked(
+        to_accept, lambda order: order_remind_to_accept(order=order, now=now)
+    ) + _each_unlocked(to_complete, lambda order: order_remind_to_complete(order=order, now=now))

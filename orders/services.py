@@ -290,3 +290,30 @@ def order_auto_complete(*, order: Order, now: datetime | None = None) -> Order:
     if not order.auto_complete_at or (now or timezone.now()) < order.auto_complete_at:
         raise InvalidTransition("This order is not due to complete.")
     return _complete(order, "auto_complete", by=None, note="Completed automatically after 30 days")
+
+
+# --- reminders ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_remind_to_accept(*, order: Order, now: datetime | None = None) -> Order:
+    """Once, while the case still waits for the designer."""
+    order = _lock(order)
+    if order.status != S.REQUESTED or order.accept_reminder_sent_at:
+        raise InvalidTransition("No reminder is due for this order.")
+    order.accept_reminder_sent_at = now or timezone.now()
+    order.save(update_fields=["accept_reminder_sent_at"])
+    _notify(order, "accept_reminder", to=[FREELANCER])
+    return order
+
+
+@transaction.atomic
+def order_remind_to_complete(*, order: Order, now: datetime | None = None) -> Order:
+    """Once, before the order completes by itself."""
+    order = _lock(order)
+    if order.status not in (S.ACCEPTED, S.DELIVERED) or order.complete_reminder_sent_at:
+        raise InvalidTransition("No reminder is due for this order.")
+    order.complete_reminder_sent_at = now or timezone.now()
+    order.save(update_fields=["complete_reminder_sent_at"])
+    _notify(order, "complete_reminder", to=[EMPLOYER])
+    return order

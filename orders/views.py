@@ -2,13 +2,13 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
-from cadcam.files import CASE_FILE_ACCEPT
+from cadcam.files import CASE_FILE_ACCEPT, private_file_response
 from cadcam.uploads import oversize_upload_errors
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
@@ -167,9 +167,7 @@ def download(request, pk: int, file_id: int):
     """A case or delivery file, for the order's parties and staff only (404 otherwise)."""
     order = order_for(request.user, pk)
     stored = get_object_or_404(order.files, pk=file_id)
-    response = FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(stored.file, filename=stored.name)
 
 
 @login_required
