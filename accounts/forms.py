@@ -149,8 +149,8 @@ class ProfileForm(forms.ModelForm):
             )
             return vat
 
-    def changed_data_for_service(self) -> dict:
-        """The model fields to save, without the photo (the service processes that)."""
+    def profile_fields(self) -> dict:
+        """The profile fields to save, without the photo (the service processes that)."""
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "photo"}
 
 

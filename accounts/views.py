@@ -31,7 +31,7 @@ def profile_edit(request):
     if request.method == "POST" and form.is_valid():
         try:
             profile_update(
-                profile=profile, data=form.changed_data_for_service(), photo=form.cleaned_data.get("photo")
+                profile=profile, data=form.profile_fields(), photo=form.cleaned_data.get("photo")
             )
         except ApplicationError as error:
             messages.error(request, error.message)
