@@ -248,3 +248,14 @@ def test_archiving_asks_first(client):
     client.post(url)
     listing.refresh_from_db()
     assert listing.status == Listing.Status.ARCHIVED
+
+
+def test_a_listing_that_is_not_live_cannot_be_saved_as_a_favorite(client):
+    listing = make_draft(make_verified_seller())
+    client.force_login(listing.owner)
+
+    response = client.post(reverse("listings:favorite", args=[listing.pk]))
+
+    assert response.status_code == 400
+    assert response.content.decode() == "Only live listings can be saved."
+    assert not listing.favorited_by.exists()
