@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "listings",
     "orders",
     "payouts",
+    "disputes",
+    "reviews",
+    "messaging",
 ]
 
 MIDDLEWARE = [

@@ -52,6 +52,7 @@ class Order(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     auto_complete_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
     payout_due_at = models.DateTimeField(null=True, blank=True)
     accept_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     complete_reminder_sent_at = models.DateTimeField(null=True, blank=True)
@@ -88,6 +89,12 @@ class Order(models.Model):
     @property
     def revisions_left(self) -> int:
         return max(0, self.revisions_included - self.revisions_used)
+
+    @property
+    def ended_at(self):
+        """When the order reached its end with money moved (completed or refunded): the
+        review window opens then. None while it is open or if it ended without a charge."""
+        return self.completed_at or self.refunded_at
 
     @property
     def total_display(self) -> str:
