@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "messaging.context_processors.unread_messages",
             ],
         },
     },
@@ -239,6 +240,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.run_deadlines",
         "schedule": 60,
     },
+    "payouts": {
+        "task": "payouts.tasks.run_payouts",
+        "schedule": 5 * 60,
+    },
     "expire-listings": {
         "task": "listings.tasks.expire_listings",
         "schedule": 60 * 60,
@@ -247,6 +252,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.purge_id_documents",
         "schedule": 60 * 60,
     },
+    "review-sweep": {
+        "task": "reviews.tasks.run_review_sweep",
+        "schedule": 10 * 60,
+    },
+    "message-notifications": {
+        "task": "messaging.tasks.send_unread_notifications",
+        "schedule": 60,
+    },
 }
 
 # Stripe: with STRIPE_SECRET_KEY set, payments go through Stripe; without, through the
@@ -254,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+# Where the platform's Stripe account is: connected accounts elsewhere are cross-border.
+STRIPE_PLATFORM_COUNTRY = env("STRIPE_PLATFORM_COUNTRY", default="US")
+# The SDK retries failed requests with the same idempotency key.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 
@@ -267,7 +285,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF, *(["https://api.stripe.com"] if STRIPE_SECRET_KEY else [])],
-        "frame-src": [*_stripe_hosts, *(["https://hooks.stripe.com"] if STRIPE_SECRET_KEY else [])] or [NONE],
+        # 'self': PDF previews of private files (served with X-Frame-Options SAMEORIGIN).
+        "frame-src": [SELF, *_stripe_hosts, *(["https://hooks.stripe.com"] if STRIPE_SECRET_KEY else [])],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
         "base-uri": [SELF],

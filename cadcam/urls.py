@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from cadcam import views
-from payouts.webhooks import stripe_webhook
+from payouts.webhooks import stripe_connect_webhook, stripe_webhook
 
 # Staff sign in through allauth, so the same rate limits and two-factor step apply.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -24,7 +24,9 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("messaging.urls")),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("", include("payouts.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
+    path("webhooks/stripe/connect/", stripe_connect_webhook, name="stripe_connect_webhook"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -22,6 +22,9 @@ from listings.models import Listing
 from orders.models import Delivery, Order, OrderEvent, OrderFile, OrderOption
 from payouts.fees import platform_fee_cents
 from payouts.gateway import GatewayError, PaymentStatus, get_gateway
+from payouts.ledger import ledger_record
+from payouts.models import LedgerEntry
+from payouts.services import payout_create_for_order
 from payouts.simulated import SimulatedGateway
 
 S = Order.Status
@@ -164,6 +167,8 @@ def order_mark_authorized(*, order: Order) -> Order:
         due = timezone.make_aware(datetime.combine(order.due_date, time.min))
         order.accept_by = min(order.accept_by, due)
     order.save(update_fields=["status", "authorized_at", "accept_by"])
+    ledger_record(order=order, kind=LedgerEntry.Kind.AUTHORIZED, amount_cents=payment.amount_cents,
+                  gateway_id=payment.id)
     _notify(order, "requested")
     return order
 
@@ -192,7 +197,12 @@ def order_accept(*, order: Order, by: User) -> Order:
     _transition(order, "accept", by=by)
     if order.accept_by and timezone.now() > order.accept_by:
         raise InvalidTransition("The time to accept this case has passed.")
-    _gateway_call(lambda gateway: gateway.capture(payment_id=order.payment_id, idempotency_key=_key("capture", order)))
+    payment = _gateway_call(
+        lambda gateway: gateway.capture(payment_id=order.payment_id, idempotency_key=_key("capture", order))
+    )
+    # The charge is what the freelancer's transfer is later drawn from (source_transaction).
+    ledger_record(order=order, kind=LedgerEntry.Kind.CAPTURED, amount_cents=payment.amount_cents,
+                  gateway_id=payment.charge_id or payment.id)
     now = timezone.now()
     order.accepted_at = now
     order.auto_complete_at = now + AUTO_COMPLETE_AFTER
@@ -275,6 +285,7 @@ def _complete(order: Order, action: str, *, by: User | None, note: str = "") -> 
     order.completed_at = now
     order.payout_due_at = now + PAYOUT_CLEARING
     order.save(update_fields=["status", "completed_at", "payout_due_at"])
+    payout_create_for_order(order=order)
     _notify(order, "completed")
     return order
 

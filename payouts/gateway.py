@@ -31,6 +31,48 @@ class Payment:
     status: str
     amount_cents: int
     currency: str
+    charge_id: str = ""  # the charge behind a captured payment: a transfer's source_transaction
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """A freelancer's Stripe Connect account, as far as paying them out is concerned."""
+
+    id: str
+    details_submitted: bool
+    payouts_enabled: bool
+    requirements_due: tuple[str, ...] = ()  # what Stripe still needs (currently or past due)
+    requirements_pending: tuple[str, ...] = ()  # what Stripe is verifying
+    disabled_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    amount_cents: int
+    currency: str
+    destination: str
+    amount_reversed_cents: int = 0
+
+
+@dataclass(frozen=True)
+class BankPayout:
+    """A payout from a connected account to the freelancer's bank."""
+
+    id: str
+    account_id: str
+    status: str  # pending, in_transit, paid, failed, canceled
+    amount_cents: int
+    currency: str
+    created: int  # unix time
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    amount_cents: int
+    status: str
 
 
 class GatewayError(Exception):
@@ -51,6 +93,25 @@ class PaymentGateway(Protocol):
     def capture(self, *, payment_id: str, idempotency_key: str) -> Payment: ...
 
     def cancel(self, *, payment_id: str, idempotency_key: str) -> Payment: ...
+
+    def refund(self, *, payment_id: str, amount_cents: int, idempotency_key: str) -> Refund: ...
+
+    # Connect: the freelancer's account, onboarding, transfers and bank payouts.
+    def create_account(self, *, country: str, email: str, service_agreement: str, reference: str,
+                       idempotency_key: str) -> ConnectedAccount: ...
+
+    def retrieve_account(self, account_id: str) -> ConnectedAccount: ...
+
+    def onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str, idempotency_key: str) -> str: ...
+
+    def dashboard_link(self, *, account_id: str, idempotency_key: str) -> str: ...
+
+    def create_transfer(self, *, amount_cents: int, currency: str, destination: str, transfer_group: str,
+                        source_transaction: str, idempotency_key: str) -> Transfer: ...
+
+    def retrieve_transfer(self, transfer_id: str) -> Transfer: ...
+
+    def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout: ...
 
 
 def get_gateway() -> PaymentGateway:

@@ -1,17 +1,61 @@
-"""The simulated payment gateway (see payouts/gateway.py)."""
+"""The simulated payment gateway (see payouts/gateway.py): the same objects and states as
+Stripe's, kept in our database. Connect onboarding is a local form (payouts/views.py); a
+transfer reaches the freelancer's "bank" SIMULATED_BANK_PAYOUT_DELAY after it was made,
+when the payouts beat task runs `simulated_bank_payouts_arrive`."""
 
 from __future__ import annotations
 
-from django.db import transaction
+import math
+from datetime import datetime, timedelta
 
-from payouts.gateway import GatewayError, Payment, PaymentStatus
-from payouts.models import SimulatedOperation, SimulatedPayment
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from payouts.gateway import BankPayout, ConnectedAccount, GatewayError, Payment, PaymentStatus, Refund, Transfer
+from payouts.models import SimulatedAccount, SimulatedOperation, SimulatedPayment, SimulatedTransfer
 
 PREFIX = "sim_pi_"
+ACCOUNT_PREFIX = "sim_acct_"
+TRANSFER_PREFIX = "sim_tr_"
+BANK_PAYOUT_PREFIX = "sim_po_"
+CHARGE_PREFIX = "sim_ch_"
+# Stripe pays a connected account's balance to its bank about two days after a transfer.
+SIMULATED_BANK_PAYOUT_DELAY = timedelta(days=2)
+NOT_FOUND = "The payment service could not find that."
 
 
 def _as_payment(row: SimulatedPayment) -> Payment:
-    return Payment(id=row.gateway_id, status=row.status, amount_cents=row.amount_cents, currency=row.currency)
+    charge = row.charge_id if row.status == PaymentStatus.SUCCEEDED else ""
+    return Payment(id=row.gateway_id, status=row.status, amount_cents=row.amount_cents, currency=row.currency,
+                   charge_id=charge)
+
+
+def _pk(gateway_id: str, prefix: str) -> int:
+    if not gateway_id.startswith(prefix) or not gateway_id[len(prefix):].isdigit():
+        raise GatewayError(NOT_FOUND, detail=f"unknown simulated object {gateway_id!r}")
+    return int(gateway_id[len(prefix):])
+
+
+def _as_account(row: SimulatedAccount) -> ConnectedAccount:
+    return ConnectedAccount(
+        id=row.gateway_id, details_submitted=row.details_submitted, payouts_enabled=row.payouts_enabled,
+        requirements_due=() if row.details_submitted else ("external_account", "individual.verification.document"),
+    )
+
+
+def _as_transfer(row: SimulatedTransfer) -> Transfer:
+    return Transfer(id=row.gateway_id, amount_cents=row.amount_cents, currency=row.currency,
+                    destination=row.account.gateway_id, amount_reversed_cents=row.amount_reversed_cents)
+
+
+def _as_bank_payout(row: SimulatedTransfer) -> BankPayout:
+    return BankPayout(
+        id=row.bank_payout_id, account_id=row.account.gateway_id, status="paid" if row.paid_out_at else "in_transit",
+        amount_cents=row.amount_cents - row.amount_reversed_cents, currency=row.currency,
+        # Made when it arrives; a bank payout settles the transfers made before it.
+        created=math.ceil((row.paid_out_at or row.created_at).timestamp()),
+    )
 
 
 def _lock(payment_id: str) -> SimulatedPayment:
@@ -88,3 +132,108 @@ class SimulatedGateway:
             row.status = PaymentStatus.REQUIRES_CAPTURE
             row.save(update_fields=["status", "updated_at"])
             return _as_payment(row)
+
+    @transaction.atomic
+    def refund(self, *, payment_id: str, amount_cents: int, idempotency_key: str) -> Refund:
+        row = _lock(payment_id)
+        done = SimulatedOperation.objects.filter(idempotency_key=idempotency_key).first()
+        if done is None:
+            if row.status != PaymentStatus.SUCCEEDED:
+                raise GatewayError("The payment could not be refunded.", detail=f"refund of a {row.status} payment")
+            if not 0 < amount_cents <= row.amount_cents - row.refunded_cents:
+                raise GatewayError("The refund is larger than what is left of the payment.",
+                                   detail=f"refund {amount_cents} of {row.amount_cents - row.refunded_cents}")
+            row.refunded_cents += amount_cents
+            row.save(update_fields=["refunded_cents", "updated_at"])
+            done = SimulatedOperation.objects.create(
+                idempotency_key=idempotency_key, payment=row, operation=f"refund:{amount_cents}",
+                status_after="succeeded",
+            )
+        return Refund(id=f"sim_re_{done.pk}", amount_cents=int(done.operation.split(":")[1]), status="succeeded")
+
+    # --- Connect -----------------------------------------------------------------------------------------
+
+    @transaction.atomic
+    def create_account(self, *, country: str, email: str, service_agreement: str, reference: str,
+                       idempotency_key: str) -> ConnectedAccount:
+        row, _ = SimulatedAccount.objects.get_or_create(
+            idempotency_key=idempotency_key, defaults={"country": country, "email": email, "reference": reference}
+        )
+        return _as_account(row)
+
+    def retrieve_account(self, account_id: str) -> ConnectedAccount:
+        row = SimulatedAccount.objects.filter(pk=_pk(account_id, ACCOUNT_PREFIX)).first()
+        if row is None:
+            raise GatewayError(NOT_FOUND, detail=f"no simulated account {account_id}")
+        return _as_account(row)
+
+    def onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str, idempotency_key: str) -> str:
+        self.retrieve_account(account_id)
+        return reverse("payouts:simulated_onboarding", args=[account_id])
+
+    def dashboard_link(self, *, account_id: str, idempotency_key: str) -> str:
+        self.retrieve_account(account_id)
+        return reverse("payouts:simulated_dashboard", args=[account_id])
+
+    @transaction.atomic
+    def create_transfer(self, *, amount_cents: int, currency: str, destination: str, transfer_group: str,
+                        source_transaction: str, idempotency_key: str) -> Transfer:
+        done = SimulatedTransfer.objects.filter(idempotency_key=idempotency_key).select_related("account").first()
+        if done:
+            return _as_transfer(done)
+        account = SimulatedAccount.objects.filter(pk=_pk(destination, ACCOUNT_PREFIX)).first()
+        if account is None or not account.payouts_enabled:
+            raise GatewayError("The designer's account cannot receive transfers yet.",
+                               detail=f"{destination} missing or payouts not enabled")
+        source = _lock(PREFIX + str(_pk(source_transaction, CHARGE_PREFIX)))
+        spent = sum(t.amount_cents for t in SimulatedTransfer.objects.filter(source_transaction=source_transaction))
+        available = source.amount_cents - source.refunded_cents - spent
+        if source.status != PaymentStatus.SUCCEEDED or amount_cents > available:
+            raise GatewayError("The transfer is larger than the charge it comes from.",
+                               detail=f"transfer {amount_cents} from {source_transaction}")
+        row = SimulatedTransfer.objects.create(
+            account=account, amount_cents=amount_cents, currency=currency, transfer_group=transfer_group,
+            source_transaction=source_transaction, idempotency_key=idempotency_key,
+        )
+        return _as_transfer(row)
+
+    def retrieve_transfer(self, transfer_id: str) -> Transfer:
+        row = SimulatedTransfer.objects.select_related("account").filter(pk=_pk(transfer_id, TRANSFER_PREFIX)).first()
+        if row is None:
+            raise GatewayError(NOT_FOUND, detail=f"no simulated transfer {transfer_id}")
+        return _as_transfer(row)
+
+    def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout:
+        row = SimulatedTransfer.objects.select_related("account").filter(
+            pk=_pk(payout_id, BANK_PAYOUT_PREFIX), account_id=_pk(account_id, ACCOUNT_PREFIX)
+        ).first()
+        if row is None:
+            raise GatewayError(NOT_FOUND, detail=f"no simulated payout {payout_id} on {account_id}")
+        return _as_bank_payout(row)
+
+
+def simulated_account_onboard(*, account_id: str, account_holder: str, iban: str) -> ConnectedAccount:
+    """What the freelancer does on the simulated onboarding page: bank details given, payouts enabled."""
+    with transaction.atomic():
+        row = SimulatedAccount.objects.select_for_update().get(pk=_pk(account_id, ACCOUNT_PREFIX))
+        row.account_holder = account_holder
+        row.iban_last4 = iban[-4:]
+        row.details_submitted = row.payouts_enabled = True
+        row.save(update_fields=["account_holder", "iban_last4", "details_submitted", "payouts_enabled"])
+    return _as_account(row)
+
+
+def simulated_bank_payouts_arrive(*, now: datetime | None = None) -> list[BankPayout]:
+    """The bank payouts that arrive by `now`: each transfer reaches the bank after the delay.
+    Returns them so the caller can update its records as Stripe's payout.paid would."""
+    now = now or timezone.now()
+    arrived = []
+    with transaction.atomic():
+        rows = SimulatedTransfer.objects.select_for_update(skip_locked=True).select_related("account").filter(
+            paid_out_at__isnull=True, created_at__lte=now - SIMULATED_BANK_PAYOUT_DELAY
+        )
+        for row in rows:
+            row.paid_out_at = now
+            row.save(update_fields=["paid_out_at"])
+            arrived.append(_as_bank_payout(row))
+    return arrived

@@ -12,13 +12,52 @@ from __future__ import annotations
 import stripe
 from django.conf import settings
 
-from payouts.gateway import GatewayError, Payment, PaymentStatus
+from payouts.gateway import (
+    BankPayout,
+    ConnectedAccount,
+    GatewayError,
+    Payment,
+    PaymentStatus,
+    Refund,
+    Transfer,
+)
 
 UNAVAILABLE = "The payment service is not available right now."
 
 
+def _id_of(value) -> str:
+    """An expandable field: an id, an object, or nothing."""
+    if not value:
+        return ""
+    return value if isinstance(value, str) else value.id
+
+
 def _payment(intent) -> Payment:
-    return Payment(id=intent.id, status=intent.status, amount_cents=intent.amount, currency=intent.currency.upper())
+    return Payment(
+        id=intent.id, status=intent.status, amount_cents=intent.amount, currency=intent.currency.upper(),
+        charge_id=_id_of(getattr(intent, "latest_charge", None)),
+    )
+
+
+def _account(account) -> ConnectedAccount:
+    requirements = getattr(account, "requirements", None) or {}
+    due = [*(getattr(requirements, "past_due", None) or []), *(getattr(requirements, "currently_due", None) or [])]
+    return ConnectedAccount(
+        id=account.id,
+        details_submitted=bool(getattr(account, "details_submitted", None)),
+        payouts_enabled=bool(getattr(account, "payouts_enabled", None)),
+        requirements_due=tuple(dict.fromkeys(due)),
+        requirements_pending=tuple(getattr(requirements, "pending_verification", None) or ()),
+        disabled_reason=getattr(requirements, "disabled_reason", None) or "",
+    )
+
+
+def _transfer(transfer) -> Transfer:
+    return Transfer(
+        id=transfer.id, amount_cents=transfer.amount, currency=transfer.currency.upper(),
+        destination=_id_of(getattr(transfer, "destination", None)),
+        amount_reversed_cents=getattr(transfer, "amount_reversed", None) or 0,
+    )
 
 
 class StripeGateway:
@@ -26,7 +65,9 @@ class StripeGateway:
 
     def __init__(self, client: stripe.StripeClient | None = None):
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
-        self.client = client or stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses=base)
+        self.client = client or stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY, base_addresses=base, max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES
+        )
 
     def _call(self, call):
         try:
@@ -77,4 +118,86 @@ class StripeGateway:
         return self._finish(
             lambda: self.client.v1.payment_intents.cancel(payment_id, options=options),
             payment_id=payment_id, done=PaymentStatus.CANCELED,
+        )
+
+    def refund(self, *, payment_id: str, amount_cents: int, idempotency_key: str) -> Refund:
+        params = {"payment_intent": payment_id, "amount": amount_cents}
+        refund = self._call(
+            lambda: self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        )
+        return Refund(id=refund.id, amount_cents=refund.amount, status=refund.status)
+
+    # --- Connect -----------------------------------------------------------------------------------------
+
+    def create_account(self, *, country: str, email: str, service_agreement: str, reference: str,
+                       idempotency_key: str) -> ConnectedAccount:
+        """A platform-liable account with the Express dashboard that can only receive transfers.
+        Cross-border accounts take the recipient service agreement."""
+        params = {
+            "country": country,
+            "email": email,
+            "controller": {
+                "fees": {"payer": "application"},
+                "losses": {"payments": "application"},
+                "requirement_collection": "stripe",
+                "stripe_dashboard": {"type": "express"},
+            },
+            "capabilities": {"transfers": {"requested": True}},
+            "tos_acceptance": {"service_agreement": service_agreement},
+            "metadata": {"reference": reference},
+        }
+        account = self._call(
+            lambda: self.client.v1.accounts.create(params=params, options={"idempotency_key": idempotency_key})
+        )
+        return _account(account)
+
+    def retrieve_account(self, account_id: str) -> ConnectedAccount:
+        return _account(self._call(lambda: self.client.v1.accounts.retrieve(account_id)))
+
+    def onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str, idempotency_key: str) -> str:
+        params = {
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+            "collection_options": {"fields": "currently_due"},
+        }
+        link = self._call(
+            lambda: self.client.v1.account_links.create(params=params, options={"idempotency_key": idempotency_key})
+        )
+        return link.url
+
+    def dashboard_link(self, *, account_id: str, idempotency_key: str) -> str:
+        link = self._call(
+            lambda: self.client.v1.accounts.login_links.create(
+                account_id, options={"idempotency_key": idempotency_key}
+            )
+        )
+        return link.url
+
+    def create_transfer(self, *, amount_cents: int, currency: str, destination: str, transfer_group: str,
+                        source_transaction: str, idempotency_key: str) -> Transfer:
+        params = {
+            "amount": amount_cents,
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "source_transaction": source_transaction,
+        }
+        transfer = self._call(
+            lambda: self.client.v1.transfers.create(params=params, options={"idempotency_key": idempotency_key})
+        )
+        return _transfer(transfer)
+
+    def retrieve_transfer(self, transfer_id: str) -> Transfer:
+        return _transfer(self._call(lambda: self.client.v1.transfers.retrieve(transfer_id)))
+
+    def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout:
+        payout = self._call(
+            lambda: self.client.v1.payouts.retrieve(payout_id, options={"stripe_account": account_id})
+        )
+        return BankPayout(
+            id=payout.id, account_id=account_id, status=payout.status, amount_cents=payout.amount,
+            currency=payout.currency.upper(), created=payout.created,
+            failure_message=getattr(payout, "failure_message", None) or "",
         )

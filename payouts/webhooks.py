@@ -1,9 +1,12 @@
-"""Stripe webhooks: verify the signature on the raw body with the SDK, store each event id
-once, and hand the event to the same services people trigger, in one transaction.
+"""Stripe webhooks: `/webhooks/stripe/` (the platform's own objects) and
+`/webhooks/stripe/connect/` (events of connected accounts: account.updated, payout.*).
 
-Repeated and out-of-order events are harmless: a stored event id is acknowledged without
-processing, and the services ignore what no longer applies (an authorization for an order
-that already moved on)."""
+The view verifies the signature on the raw body with the SDK, stores the event once (its id
+is unique) and answers at once; a Celery task then processes it in one transaction, under
+the event row's lock, through the same services people and the scheduler use. Handlers
+fetch the object anew from the gateway rather than trusting the payload, so repeated,
+late and out-of-order events all end in the object's current state. Unknown types are
+stored and marked ignored."""
 
 import logging
 
@@ -11,6 +14,7 @@ import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, HttpResponseBadRequest
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,42 +23,102 @@ from payouts.models import StripeEvent
 
 logger = logging.getLogger(__name__)
 
+PLATFORM, CONNECT = "platform", "connect"
 
-def _payment_authorized(intent) -> None:
+
+def _payment_authorized(event: dict) -> str:
     from orders.models import Order
     from orders.services import order_mark_authorized
 
-    order = Order.objects.filter(payment_id=intent["id"]).first()
+    intent_id = event["data"]["object"]["id"]
+    order = Order.objects.filter(payment_id=intent_id).first()
     if order is None:
-        logger.warning("Stripe authorized %s, which no order knows", intent["id"])
-        return
+        return f"no order has {intent_id}"
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return f"order #{order.pk} not changed: already {order.status}"
     try:
-        order_mark_authorized(order=order)
+        order_mark_authorized(order=order)  # fetches the PaymentIntent anew
     except ApplicationError as error:  # e.g. an event older than the PaymentIntent's state
-        logger.warning("Authorization event for order %s not applied: %s", order.pk, error.message)
+        return f"order #{order.pk} not changed: {error.message}"
+    return f"order #{order.pk} authorized"
+
+
+def _account_updated(event: dict) -> str:
+    from payouts.services import payout_account_sync
+
+    account_id = event["data"]["object"]["id"]
+    row = payout_account_sync(account_id=account_id)
+    return f"{account_id}: {row.get_state_display()}" if row else f"no user has {account_id}"
+
+
+def _transfer_reversed(event: dict) -> str:
+    from payouts.services import payout_reversal_record
+
+    transfer_id = event["data"]["object"]["id"]
+    payout = payout_reversal_record(transfer_id=transfer_id)
+    return f"order #{payout.order_id}: {payout.reversed_cents} reversed" if payout else f"no payout has {transfer_id}"
+
+
+def _bank_payout(event: dict) -> str:
+    from payouts.services import payout_bank_update
+
+    account_id = event.get("account") or ""
+    changed = payout_bank_update(account_id=account_id, bank_payout_id=event["data"]["object"]["id"])
+    return f"{len(changed)} payout(s) updated"
 
 
 HANDLERS = {
     "payment_intent.amount_capturable_updated": _payment_authorized,
+    "account.updated": _account_updated,
+    "transfer.reversed": _transfer_reversed,
+    "payout.paid": _bank_payout,
+    "payout.failed": _bank_payout,
 }
+
+
+def stripe_event_process(*, event_pk: int) -> str:
+    """Process a stored event once. A gateway failure rolls back and raises, so the task is
+    retried; the event stays unprocessed until then."""
+    with transaction.atomic():
+        event = StripeEvent.objects.select_for_update().get(pk=event_pk)
+        if event.processed_at:
+            return event.outcome
+        handler = HANDLERS.get(event.type)
+        event.outcome = (handler(event.payload) if handler else "ignored: unknown type")[:200]
+        event.processed_at = timezone.now()
+        event.save(update_fields=["outcome", "processed_at"])
+        return event.outcome
+
+
+def _receive(request, *, secret: str, endpoint: str):
+    try:
+        event = stripe.Webhook.construct_event(
+            payload=request.body, sig_header=request.headers.get("Stripe-Signature", ""), secret=secret,
+        )
+    except (ValueError, stripe.SignatureVerificationError):
+        return HttpResponseBadRequest("Invalid payload or signature.")
+    payload = event.to_dict()
+    try:
+        with transaction.atomic():
+            stored = StripeEvent.objects.create(
+                event_id=payload["id"], type=payload["type"], endpoint=endpoint,
+                account=payload.get("account") or "", payload=payload,
+            )
+            from payouts.tasks import process_stripe_event
+
+            transaction.on_commit(lambda: process_stripe_event.delay(stored.pk))
+    except IntegrityError:
+        return HttpResponse("Already received.")
+    return HttpResponse("OK")
 
 
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    try:
-        event = stripe.Webhook.construct_event(
-            payload=request.body, sig_header=request.headers.get("Stripe-Signature", ""),
-            secret=settings.STRIPE_WEBHOOK_SECRET,
-        )
-    except (ValueError, stripe.SignatureVerificationError):
-        return HttpResponseBadRequest("Invalid payload or signature.")
-    try:
-        with transaction.atomic():
-            StripeEvent.objects.create(event_id=event["id"], type=event["type"])
-            handler = HANDLERS.get(event["type"])
-            if handler:
-                handler(event["data"]["object"])
-    except IntegrityError:
-        return HttpResponse("Already received.")
-    return HttpResponse("OK")
+    return _receive(request, secret=settings.STRIPE_WEBHOOK_SECRET, endpoint=PLATFORM)
+
+
+@csrf_exempt
+@require_POST
+def stripe_connect_webhook(request):
+    return _receive(request, secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET, endpoint=CONNECT)

@@ -1,0 +1,85 @@
+from django.contrib import admin
+
+from cadcam.admin_helpers import run_each
+from cadcam.money import format_cents
+from payouts.models import LedgerEntry, Payout, PayoutAccount, PayoutCountry, StripeEvent
+from payouts.services import payout_retry
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money records are changed only by the payouts services; staff look, and act through actions."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PayoutCountry)
+class PayoutCountryAdmin(admin.ModelAdmin):
+    list_display = ["country", "code", "enabled", "service_agreement"]
+    list_filter = ["enabled"]
+    list_editable = ["enabled"]
+    search_fields = ["country"]
+
+    @admin.display(description="code")
+    def code(self, obj):
+        return obj.country.code
+
+
+@admin.register(PayoutAccount)
+class PayoutAccountAdmin(ReadOnlyAdmin):
+    list_display = ["user", "country", "gateway_account_id", "state", "requirements", "synced_at"]
+    list_filter = ["payouts_enabled", "details_submitted", "country"]
+    search_fields = ["user__email", "user__username", "=gateway_account_id"]
+    list_select_related = ["user"]
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return obj.get_state_display()
+
+    @admin.display(description="Stripe needs")
+    def requirements(self, obj):
+        return ", ".join(obj.requirements_due) or "—"
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ["order", "freelancer", "status", "amount", "due_at", "transfer_id", "attempts", "hold_reason"]
+    list_filter = ["status", "currency"]
+    search_fields = ["=order__id", "freelancer__email", "freelancer__username", "=transfer_id", "=bank_payout_id"]
+    list_select_related = ["order", "freelancer"]
+    date_hierarchy = "due_at"
+    actions = ["retry_transfer"]
+
+    @admin.display(description="amount", ordering="amount_cents")
+    def amount(self, obj):
+        return format_cents(obj.amount_cents, obj.currency)
+
+    @admin.action(description="Retry transfer (same idempotency key: never pays twice)")
+    def retry_transfer(self, request, queryset):
+        run_each(request, queryset, lambda payout: payout_retry(payout=payout, by=request.user),
+                 "{count} payout(s) sent or waiting for the designer's payout details.")
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "order", "kind", "amount", "gateway_id", "note"]
+    list_filter = ["kind"]
+    search_fields = ["=order__id", "=gateway_id"]
+    list_select_related = ["order"]
+
+    @admin.display(description="amount", ordering="amount_cents")
+    def amount(self, obj):
+        return format_cents(obj.amount_cents, obj.currency)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "type", "endpoint", "account", "event_id", "processed_at", "outcome"]
+    list_filter = ["endpoint", "type"]
+    search_fields = ["=event_id", "=account"]

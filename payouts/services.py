@@ -1,0 +1,312 @@
+"""Paying freelancers: their connected account, and each completed order's payout from
+clearing to their bank.
+
+A payout is made when an order completes (`payout_create_for_order`, called by the order
+services in the same transaction). After the clearing period, `payout_transfer` sends the
+freelancer's net to their connected account with the idempotency key
+`transfer:order-<id>`; when their account cannot receive payouts yet, the payout waits and
+is sent as soon as `payout_account_sync` sees payouts enabled. Bank payouts and reversals
+are reported by the gateway (webhooks, or the simulated gateway's timer) and recorded by
+`payout_bank_update` and `payout_reversal_record`. Each money movement lands in the ledger."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cadcam.emails import send_templated_email
+from cadcam.errors import ApplicationError, InvalidTransition
+from payouts.gateway import GatewayError, get_gateway
+from payouts.ledger import ledger_record
+from payouts.models import LedgerEntry, Payout, PayoutAccount, PayoutCountry
+
+logger = logging.getLogger(__name__)
+
+P = Payout.Status
+K = LedgerEntry.Kind
+
+# A payout may be transferred from these states (clearing only once its due date passed).
+TRANSFERABLE = {P.CLEARING, P.DUE, P.WAITING_FOR_ACCOUNT}
+# Bank payout states as the gateway reports them, and what they mean for our payouts.
+BANK_PAID, BANK_FAILED = "paid", "failed"
+
+
+def _notify(payout: Payout, event: str, **context) -> None:
+    send_templated_email(
+        to=payout.freelancer.email, template="payout_event",
+        context={"payout": payout, "order": payout.order, "event": event, "recipient": payout.freelancer, **context},
+    )
+
+
+def _gateway(call):
+    try:
+        return call(get_gateway())
+    except GatewayError as error:
+        raise ApplicationError(f"{error.message} Nothing was changed; please try again.") from error
+
+
+# --- the freelancer's account ------------------------------------------------------------------------
+
+
+def payout_account_start(*, user: User, country: str) -> PayoutAccount:
+    """Open the freelancer's connected account for a bank in `country` (once; the country
+    of an account cannot change at Stripe)."""
+    payout_country = PayoutCountry.objects.filter(country=country, enabled=True).first()
+    if payout_country is None:
+        raise ApplicationError("Payouts cannot be sent to banks in that country. "
+                               "See how to receive them with a EUR IBAN instead.")
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        existing = PayoutAccount.objects.filter(user=user).first()
+        if existing:
+            if existing.country != country:
+                raise ApplicationError(
+                    f"Your payout account is set up for a bank in {existing.country.name}. "
+                    "To change the country, write to support."
+                )
+            return existing
+        account = _gateway(lambda gateway: gateway.create_account(
+            country=country, email=user.email, service_agreement=payout_country.service_agreement,
+            reference=f"user-{user.pk}", idempotency_key=f"account:user-{user.pk}:{country}",
+        ))
+        return _apply_account(PayoutAccount(user=user, country=country, gateway_account_id=account.id), account)
+
+
+def _apply_account(row: PayoutAccount, account) -> PayoutAccount:
+    row.details_submitted = account.details_submitted
+    row.payouts_enabled = account.payouts_enabled
+    row.requirements_due = list(account.requirements_due)
+    row.requirements_pending = list(account.requirements_pending)
+    row.disabled_reason = account.disabled_reason
+    row.synced_at = timezone.now()
+    row.save()
+    return row
+
+
+def _next_link_key(user: User, kind: str) -> tuple[PayoutAccount, str]:
+    row = PayoutAccount.objects.select_for_update().filter(user=user).first()
+    if row is None:
+        raise ApplicationError("Choose your bank's country first.")
+    row.links_created += 1
+    row.save(update_fields=["links_created"])
+    return row, f"{kind}:user-{user.pk}:{row.links_created}"
+
+
+@transaction.atomic
+def payout_account_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> str:
+    """A fresh link to the gateway's hosted onboarding (links are single-use and expire)."""
+    row, key = _next_link_key(user, "account-link")
+    return _gateway(lambda gateway: gateway.onboarding_link(
+        account_id=row.gateway_account_id, refresh_url=refresh_url, return_url=return_url, idempotency_key=key,
+    ))
+
+
+@transaction.atomic
+def payout_account_dashboard_link(*, user: User) -> str:
+    """A link into the freelancer's Express dashboard (bank details, payouts, tax forms)."""
+    row, key = _next_link_key(user, "login-link")
+    if not row.details_submitted:
+        raise ApplicationError("Finish setting up payouts first.")
+    return _gateway(lambda gateway: gateway.dashboard_link(account_id=row.gateway_account_id, idempotency_key=key))
+
+
+def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
+    """Bring our copy of a connected account up to date from the gateway (after
+    `account.updated`, or when the freelancer comes back from onboarding). The account is
+    fetched anew, so events that arrive late or out of order cannot leave an old state.
+    When payouts become enabled, the payouts waiting for them are sent."""
+    if not PayoutAccount.objects.filter(gateway_account_id=account_id).exists():
+        logger.warning("Account update for %s, which no user has", account_id)
+        return None
+    account = _gateway(lambda gateway: gateway.retrieve_account(account_id))
+    with transaction.atomic():
+        row = PayoutAccount.objects.select_for_update().get(gateway_account_id=account_id)
+        was_enabled = row.payouts_enabled
+        row = _apply_account(row, account)
+        if row.payouts_enabled and not was_enabled:
+            from payouts.tasks import transfer_payouts_of
+
+            user_id = row.user_id
+            transaction.on_commit(lambda: transfer_payouts_of.delay(user_id))
+    return row
+
+
+# --- payouts -------------------------------------------------------------------------------------------
+
+
+def payout_create_for_order(*, order, amount_cents: int | None = None, fee_cents: int | None = None) -> Payout:
+    """Called by the order services, inside their transaction, when an order completes: the
+    platform keeps its fee and the freelancer's net starts clearing."""
+    fee = order.fee_cents if fee_cents is None else fee_cents
+    amount = order.net_cents if amount_cents is None else amount_cents
+    ledger_record(order=order, kind=K.FEE, amount_cents=fee)
+    payout, _ = Payout.objects.get_or_create(
+        order=order,
+        defaults={"freelancer_id": order.freelancer_id, "amount_cents": amount, "currency": order.currency,
+                  "due_at": order.payout_due_at},
+    )
+    return payout
+
+
+def _captured_charge(order) -> str:
+    entry = order.ledger.filter(kind=K.CAPTURED).first()
+    if entry is None or not entry.gateway_id:
+        raise InvalidTransition(f"Order #{order.pk} has no captured charge to pay out from.")
+    return entry.gateway_id
+
+
+def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
+    """Send a cleared payout to the freelancer's connected account, once.
+
+    Waits (status `waiting_for_account`) while their account cannot receive payouts. A gateway
+    failure keeps the payout due, with the error recorded for staff and the next run; the
+    retry uses the same idempotency key, so at most one transfer is ever made."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().select_related("order", "freelancer").get(pk=payout.pk)
+        if payout.status not in TRANSFERABLE:
+            raise InvalidTransition(f"This payout is {payout.get_status_display().lower()}: it cannot be sent now.")
+        if now < payout.due_at:
+            raise InvalidTransition(f"This payout clears on {payout.due_at:%Y-%m-%d}.")
+        account = PayoutAccount.objects.filter(user_id=payout.freelancer_id).first()
+        if account is None or not account.payouts_enabled:
+            if payout.status != P.WAITING_FOR_ACCOUNT:
+                payout.status = P.WAITING_FOR_ACCOUNT
+                payout.save(update_fields=["status", "updated_at"])
+                _notify(payout, "waiting_for_account")
+            return payout
+        order = payout.order
+        payout.status = P.DUE
+        payout.attempts += 1
+        try:
+            transfer = get_gateway().create_transfer(
+                amount_cents=payout.amount_cents, currency=payout.currency,
+                destination=account.gateway_account_id, transfer_group=f"order-{order.pk}",
+                source_transaction=_captured_charge(order), idempotency_key=f"transfer:order-{order.pk}",
+            )
+        except GatewayError as error:
+            payout.last_error = error.detail or error.message
+            payout.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+            logger.warning("Transfer for order %s failed: %s", order.pk, payout.last_error)
+            return payout
+        if transfer.amount_cents != payout.amount_cents:
+            raise InvalidTransition(f"The gateway transferred {transfer.amount_cents} for a payout of "
+                                    f"{payout.amount_cents} (order #{order.pk}).")
+        payout.status = P.TRANSFERRED
+        payout.transfer_id = transfer.id
+        payout.transferred_at = now
+        payout.last_error = ""
+        payout.save(update_fields=["status", "attempts", "transfer_id", "transferred_at", "last_error", "updated_at"])
+        ledger_record(order=order, kind=K.TRANSFERRED, amount_cents=transfer.amount_cents, gateway_id=transfer.id)
+        _notify(payout, "transferred")
+        return payout
+
+
+def payout_retry(*, payout: Payout, by: User) -> Payout:
+    """Staff's "retry transfer": the same service and idempotency key as the scheduled run."""
+    if not by.is_staff:
+        raise ApplicationError("Only staff can retry a transfer.")
+    payout = payout_transfer(payout=payout)
+    if payout.status == P.DUE and payout.last_error:
+        raise ApplicationError(f"The transfer failed again: {payout.last_error}")
+    return payout
+
+
+def payouts_run(*, now: datetime | None = None) -> dict[str, int]:
+    """The scheduled run: send every payout that is due (idempotent, safe to run twice)."""
+    now = now or timezone.now()
+    counts = {"transferred": 0, "waiting": 0, "failed": 0}
+    ids = list(Payout.objects.filter(status__in=[P.CLEARING, P.DUE], due_at__lte=now).values_list("pk", flat=True))
+    ids += Payout.objects.filter(status=P.WAITING_FOR_ACCOUNT, freelancer__payout_account__payouts_enabled=True,
+                                 due_at__lte=now).values_list("pk", flat=True)
+    for pk in ids:
+        try:
+            payout = payout_transfer(payout=Payout(pk=pk), now=now)
+        except (InvalidTransition, ApplicationError) as error:
+            logger.info("Payout %s skipped: %s", pk, error)
+            continue
+        key = {P.TRANSFERRED: "transferred", P.WAITING_FOR_ACCOUNT: "waiting"}.get(payout.status, "failed")
+        counts[key] += 1
+    if get_gateway().name == "simulated":
+        from payouts.simulated import simulated_bank_payouts_arrive
+
+        for bank_payout in simulated_bank_payouts_arrive(now=now):
+            payout_bank_update(account_id=bank_payout.account_id, bank_payout_id=bank_payout.id)
+    return counts
+
+
+def payouts_transfer_waiting(*, user_id: int) -> int:
+    """Send the payouts that waited for this freelancer's account."""
+    sent = 0
+    now = timezone.now()
+    for pk in Payout.objects.filter(freelancer_id=user_id, status=P.WAITING_FOR_ACCOUNT,
+                                    due_at__lte=now).values_list("pk", flat=True):
+        if payout_transfer(payout=Payout(pk=pk), now=now).status == P.TRANSFERRED:
+            sent += 1
+    return sent
+
+
+def payout_bank_update(*, account_id: str, bank_payout_id: str) -> list[Payout]:
+    """A bank payout of a connected account was paid or failed. The payout is fetched anew
+    from the gateway, so its current state counts, not the order events arrived in.
+
+    A bank payout carries the account's balance, not one order: it settles every payout
+    transferred to that account before it was created and not yet paid."""
+    row = PayoutAccount.objects.filter(gateway_account_id=account_id).first()
+    if row is None:
+        logger.warning("Bank payout %s for unknown account %s", bank_payout_id, account_id)
+        return []
+    bank_payout = _gateway(lambda gateway: gateway.retrieve_bank_payout(account_id=account_id,
+                                                                        payout_id=bank_payout_id))
+    if bank_payout.status not in (BANK_PAID, BANK_FAILED):
+        return []
+    created = datetime.fromtimestamp(bank_payout.created, tz=UTC)
+    changed = []
+    with transaction.atomic():
+        payouts = Payout.objects.select_for_update().select_related("order", "freelancer").filter(
+            freelancer_id=row.user_id, transferred_at__lte=created,
+        ).filter(
+            # Not yet settled, or settled by this very bank payout (a later state of it).
+            status__in=[P.TRANSFERRED, P.FAILED, P.PAID], bank_payout_id__in=["", bank_payout.id],
+        ).order_by("pk")
+        for payout in payouts:
+            if bank_payout.status == BANK_PAID and payout.status != P.PAID:
+                payout.status = P.PAID
+                payout.paid_at = timezone.now()
+                payout.failure_message = ""
+                ledger_record(order=payout.order, kind=K.PAID_OUT, gateway_id=bank_payout.id,
+                              amount_cents=payout.amount_cents - payout.reversed_cents)
+            elif bank_payout.status == BANK_FAILED and payout.status != P.FAILED:
+                payout.status = P.FAILED
+                payout.failure_message = bank_payout.failure_message or "Your bank refused the payout."
+                _notify(payout, "failed")
+            else:
+                continue
+            payout.bank_payout_id = bank_payout.id
+            payout.save(update_fields=["status", "paid_at", "failure_message", "bank_payout_id", "updated_at"])
+            changed.append(payout)
+    return changed
+
+
+def payout_reversal_record(*, transfer_id: str) -> Payout | None:
+    """A transfer was (partly) reversed: the money is back with the platform. The transfer is
+    fetched anew, and only the part not recorded yet is added to the ledger."""
+    if not Payout.objects.filter(transfer_id=transfer_id).exists():
+        logger.warning("Reversal of transfer %s, which no payout has", transfer_id)
+        return None
+    transfer = _gateway(lambda gateway: gateway.retrieve_transfer(transfer_id))
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().select_related("order").get(transfer_id=transfer_id)
+        if transfer.amount_reversed_cents <= payout.reversed_cents:
+            return payout
+        ledger_record(order=payout.order, kind=K.REVERSED, gateway_id=f"{transfer_id}:{transfer.amount_reversed_cents}",
+                      amount_cents=transfer.amount_reversed_cents - payout.reversed_cents)
+        payout.reversed_cents = transfer.amount_reversed_cents
+        if payout.reversed_cents >= payout.amount_cents:
+            payout.status = P.REVERSED
+        payout.save(update_fields=["reversed_cents", "status", "updated_at"])
+        return payout

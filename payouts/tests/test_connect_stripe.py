@@ -1,0 +1,343 @@
+"""Connect, transfers and bank payouts through the real stripe SDK, with Stripe's HTTP API
+stubbed by `responses` (localstripe has no Connect). Checks what we send (parameters and
+idempotency keys) and what we do with what comes back, webhooks included."""
+
+import json
+import time
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+import stripe
+import time_machine
+from django.test import TestCase
+from django.urls import reverse
+
+from accounts.tests.helpers import make_user
+from orders.services import order_accept, order_complete, order_create
+from payouts.ledger import reconcile
+from payouts.models import LedgerEntry, Payout, PayoutAccount, StripeEvent
+from payouts.services import payout_account_onboarding_link, payout_account_start, payouts_run
+
+pytestmark = pytest.mark.django_db
+API = "https://api.stripe.com/v1"
+P = Payout.Status
+CONNECT_SECRET = "whsec_connect_test"
+PLATFORM_SECRET = "whsec_platform_test"
+
+
+@pytest.fixture
+def stripe_api(settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_cadcam"
+    settings.STRIPE_API_BASE = ""
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_WEBHOOK_SECRET = PLATFORM_SECRET
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_SECRET
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def form(call) -> dict:
+    """The form-encoded body the SDK sent, flattened: {"capabilities[transfers][requested]": "true", ...}."""
+    return {key: values[0] for key, values in parse_qs(call.request.body).items()}
+
+
+def account_json(account_id="acct_1", *, submitted=False, enabled=False, due=(), pending=(), disabled_reason=None):
+    return {
+        "id": account_id, "object": "account", "details_submitted": submitted, "payouts_enabled": enabled,
+        "requirements": {"currently_due": list(due), "past_due": [], "pending_verification": list(pending),
+                         "disabled_reason": disabled_reason},
+    }
+
+
+def payment_intents(rsps, *, amount: int):
+    """The PaymentIntent calls an order makes: created, authorized, captured with its charge."""
+    intent = {"id": "pi_1", "object": "payment_intent", "amount": amount, "currency": "usd", "latest_charge": None}
+    rsps.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
+    rsps.get(f"{API}/payment_intents/pi_1", json={**intent, "status": "requires_capture"})
+    rsps.post(f"{API}/payment_intents/pi_1/capture", json={**intent, "status": "succeeded", "latest_charge": "ch_1"})
+
+
+def completed_order(rsps):
+    from listings.tests.helpers import make_published
+    from orders.services import order_mark_authorized
+
+    listing = make_published()
+    payment_intents(rsps, amount=listing.price_cents)
+    order = order_create(listing=listing, employer=make_user())
+    order = order_mark_authorized(order=order)
+    order = order_accept(order=order, by=order.freelancer)
+    return order_complete(order=order, by=order.employer)
+
+
+def signed(payload: dict, secret: str) -> tuple[str, str]:
+    body = json.dumps(payload)
+    timestamp = int(time.time())
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{body}", secret)
+    return body, f"t={timestamp},v1={signature}"
+
+
+def deliver(client, payload: dict, *, connect: bool = True, secret: str | None = None):
+    body, header = signed(payload, secret or (CONNECT_SECRET if connect else PLATFORM_SECRET))
+    url = reverse("stripe_connect_webhook" if connect else "stripe_webhook")
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the processing task, queued on commit
+        return client.post(url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+
+
+def event(event_id: str, type_: str, obj: dict, account: str | None = None) -> dict:
+    return {"id": event_id, "object": "event", "type": type_, "account": account, "data": {"object": obj}}
+
+
+# --- onboarding ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("country", "agreement"), [("DE", "recipient"), ("US", "full")])
+def test_the_connected_account_is_platform_liable_with_transfers_only(stripe_api, country, agreement):
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json(due=["external_account"]))
+    account = payout_account_start(user=user, country=country)
+
+    call = stripe_api.calls[0]
+    assert call.request.headers["Idempotency-Key"] == f"account:user-{user.pk}:{country}"
+    sent = form(call)
+    assert sent["country"] == country
+    assert sent["email"] == user.email
+    assert sent["capabilities[transfers][requested]"] == "true"
+    assert "capabilities[card_payments][requested]" not in sent
+    assert sent["controller[losses][payments]"] == "application"
+    assert sent["controller[fees][payer]"] == "application"
+    assert sent["controller[stripe_dashboard][type]"] == "express"
+    assert sent["tos_acceptance[service_agreement]"] == agreement
+    assert (account.gateway_account_id, account.state, account.requirements_due) == (
+        "acct_1", PayoutAccount.State.DETAILS_NEEDED, ["external_account"])
+
+
+def test_each_onboarding_link_is_fresh_with_its_own_key(stripe_api, client):
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json())
+    stripe_api.post(f"{API}/account_links", json={"object": "account_link", "url": "https://connect.stripe.com/setup/e/1"})
+    payout_account_start(user=user, country="DE")
+    client.force_login(user)
+
+    first = client.get(reverse("payouts:onboarding"))  # also the refresh URL of an expired link
+    second = client.post(reverse("payouts:onboarding"))
+    assert first.url == second.url == "https://connect.stripe.com/setup/e/1"
+    links = [call for call in stripe_api.calls if call.request.url.endswith("/account_links")]
+    assert [call.request.headers["Idempotency-Key"] for call in links] == [
+        f"account-link:user-{user.pk}:1", f"account-link:user-{user.pk}:2"]
+    sent = form(links[0])
+    assert sent["account"] == "acct_1"
+    assert sent["type"] == "account_onboarding"
+    assert sent["refresh_url"] == "http://testserver" + reverse("payouts:onboarding")
+    assert sent["return_url"] == "http://testserver" + reverse("payouts:onboarding_return")
+
+
+def test_a_failing_link_call_is_a_message_not_an_error_page(stripe_api, client):
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json())
+    stripe_api.post(f"{API}/account_links", status=500, json={"error": {"message": "down", "type": "api_error"}})
+    payout_account_start(user=user, country="DE")
+    client.force_login(user)
+    answer = client.get(reverse("payouts:onboarding"), follow=True)
+    assert "The payment service is not available right now." in answer.text
+    assert PayoutAccount.objects.get().links_created == 0  # the next try uses the same key
+
+
+def test_account_updated_events_move_the_state_and_are_fetched_anew(stripe_api, client):
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json(due=["external_account"]))
+    payout_account_start(user=user, country="DE")
+    states = []
+    for n, current in enumerate([
+        account_json(submitted=False, due=["external_account", "individual.verification.document"]),
+        account_json(submitted=True, pending=["individual.verification.document"]),
+        account_json(submitted=True, enabled=True),
+    ]):
+        stripe_api.upsert(responses.GET, f"{API}/accounts/acct_1", json=current)
+        # The payload is deliberately stale: the handler trusts the account it fetches.
+        answer = deliver(client, event(f"evt_{n}", "account.updated", account_json(), account="acct_1"))
+        assert answer.status_code == 200
+        states.append(PayoutAccount.objects.get().state)
+    assert states == ["details_needed", "pending_verification", "enabled"]
+
+    # an old event arriving late changes nothing: the account is fetched and still enabled
+    deliver(client, event("evt_old", "account.updated", account_json(due=["external_account"]), account="acct_1"))
+    assert PayoutAccount.objects.get().state == "enabled"
+    assert StripeEvent.objects.get(event_id="evt_old").outcome == "acct_1: Payouts enabled"
+
+
+def test_requirements_are_shown_in_words(stripe_api, client):
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json(due=["external_account", "individual.dob.day"]))
+    payout_account_start(user=user, country="DE")
+    client.force_login(user)
+    page = client.get(reverse("payouts:index"))
+    assert "Bank account for payouts" in page.text
+    assert "Date of birth" in page.text
+
+
+# --- transfers ----------------------------------------------------------------------------------------
+
+
+def test_a_cleared_payout_waits_for_payouts_enabled_then_transfers_with_exact_parameters(stripe_api, client):
+    order = completed_order(stripe_api)
+    stripe_api.post(f"{API}/accounts", json=account_json(due=["external_account"]))
+    payout_account_start(user=order.freelancer, country="DE")
+    stripe_api.post(f"{API}/transfers", json={"id": "tr_1", "object": "transfer", "amount": order.net_cents,
+                                              "currency": "usd", "destination": "acct_1", "amount_reversed": 0})
+    with time_machine.travel(order.payout_due_at + timedelta(minutes=1)):
+        payouts_run()
+        assert Payout.objects.get().status == P.WAITING_FOR_ACCOUNT
+        assert not [c for c in stripe_api.calls if c.request.url.endswith("/transfers")]
+
+        stripe_api.get(f"{API}/accounts/acct_1", json=account_json(submitted=True, enabled=True))
+        deliver(client, event("evt_enabled", "account.updated", account_json(), account="acct_1"))
+
+    transfers = [c for c in stripe_api.calls if c.request.url.endswith("/transfers")]
+    assert len(transfers) == 1
+    assert transfers[0].request.headers["Idempotency-Key"] == f"transfer:order-{order.pk}"
+    assert form(transfers[0]) == {
+        "amount": str(order.net_cents), "currency": "usd", "destination": "acct_1",
+        "transfer_group": f"order-{order.pk}", "source_transaction": "ch_1",
+    }
+    payout = Payout.objects.get()
+    assert (payout.status, payout.transfer_id) == (P.TRANSFERRED, "tr_1")
+    assert reconcile().ok
+
+
+def test_a_retry_after_a_failed_transfer_call_makes_exactly_one_transfer(stripe_api):
+    order = completed_order(stripe_api)
+    stripe_api.post(f"{API}/accounts", json=account_json(submitted=True, enabled=True))
+    payout_account_start(user=order.freelancer, country="DE")
+    stripe_api.post(f"{API}/transfers", status=500, json={"error": {"type": "api_error", "message": "boom"}})
+    with time_machine.travel(order.payout_due_at + timedelta(minutes=1)):
+        payouts_run()
+        assert Payout.objects.get().status == P.DUE
+        stripe_api.upsert(responses.POST, f"{API}/transfers",
+                           json={"id": "tr_1", "object": "transfer", "amount": order.net_cents, "currency": "usd",
+                                 "destination": "acct_1", "amount_reversed": 0})
+        payouts_run()
+        payouts_run()
+    transfers = [c for c in stripe_api.calls if c.request.url.endswith("/transfers")]
+    assert [c.response.status_code for c in transfers] == [500, 200]
+    assert {c.request.headers["Idempotency-Key"] for c in transfers} == {f"transfer:order-{order.pk}"}
+    assert LedgerEntry.objects.filter(order=order, kind=LedgerEntry.Kind.TRANSFERRED).count() == 1
+    assert reconcile().ok
+
+
+# --- bank payouts and reversals ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def transferred(stripe_api):
+    order = completed_order(stripe_api)
+    stripe_api.post(f"{API}/accounts", json=account_json(submitted=True, enabled=True))
+    payout_account_start(user=order.freelancer, country="DE")
+    stripe_api.post(f"{API}/transfers", json={"id": "tr_1", "object": "transfer", "amount": order.net_cents,
+                                              "currency": "usd", "destination": "acct_1", "amount_reversed": 0})
+    with time_machine.travel(order.payout_due_at + timedelta(minutes=1)):
+        payouts_run()
+    return order
+
+
+def bank_payout(status: str, **extra) -> dict:
+    return {"id": "po_1", "object": "payout", "status": status, "amount": 1, "currency": "usd",
+            "created": int(time.time()) + 30 * 86400, **extra}
+
+
+def test_payout_paid_twice_and_a_late_failed_event_leave_one_paid_record(stripe_api, client, transferred):
+    stripe_api.get(f"{API}/payouts/po_1", json=bank_payout("paid"))
+    for event_id in ("evt_paid", "evt_paid", "evt_paid_again"):
+        deliver(client, event(event_id, "payout.paid", bank_payout("paid"), account="acct_1"))
+    # payout.failed delivered after it (out of order): the payout is fetched and is paid
+    deliver(client, event("evt_failed", "payout.failed", bank_payout("failed"), account="acct_1"))
+
+    payout = Payout.objects.get()
+    assert (payout.status, payout.bank_payout_id) == (P.PAID, "po_1")
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAID_OUT).count() == 1
+    assert StripeEvent.objects.filter(event_id="evt_paid").count() == 1
+    fetched = [c for c in stripe_api.calls if "/payouts/po_1" in c.request.url]
+    assert {c.request.headers["Stripe-Account"] for c in fetched} == {"acct_1"}
+    assert reconcile().ok
+
+
+def test_a_failed_bank_payout_is_recorded_and_paid_once_fixed(stripe_api, client, transferred):
+    stripe_api.get(f"{API}/payouts/po_1", json=bank_payout("failed", failure_message="The account was closed."))
+    deliver(client, event("evt_failed", "payout.failed", bank_payout("failed"), account="acct_1"))
+    payout = Payout.objects.get()
+    assert (payout.status, payout.failure_message) == (P.FAILED, "The account was closed.")
+
+    stripe_api.upsert(responses.GET, f"{API}/payouts/po_1", json=bank_payout("paid"))
+    deliver(client, event("evt_paid", "payout.paid", bank_payout("paid"), account="acct_1"))
+    payout.refresh_from_db()
+    assert payout.status == P.PAID
+
+
+def test_transfer_reversed_is_recorded_once_and_reconciles(stripe_api, client, transferred):
+    order = transferred
+    reversed_transfer = {"id": "tr_1", "object": "transfer", "amount": order.net_cents, "currency": "usd",
+                         "destination": "acct_1", "amount_reversed": order.net_cents}
+    stripe_api.get(f"{API}/transfers/tr_1", json=reversed_transfer)
+    deliver(client, event("evt_rev_1", "transfer.reversed", reversed_transfer), connect=False)
+    deliver(client, event("evt_rev_2", "transfer.reversed", reversed_transfer), connect=False)
+    payout = Payout.objects.get()
+    assert (payout.status, payout.reversed_cents) == (P.REVERSED, order.net_cents)
+    assert [e.amount_cents for e in order.ledger.filter(kind=LedgerEntry.Kind.REVERSED)] == [order.net_cents]
+    assert reconcile().ok  # the money is back with the platform, and counted as held
+
+
+# --- the endpoints ----------------------------------------------------------------------------------------
+
+
+def test_unknown_event_types_are_stored_and_ignored(stripe_api, client):
+    answer = deliver(client, event("evt_x", "customer.created", {"id": "cus_1"}))
+    assert answer.status_code == 200
+    stored = StripeEvent.objects.get(event_id="evt_x")
+    assert (stored.endpoint, stored.outcome) == ("connect", "ignored: unknown type")
+    assert stored.processed_at is not None
+
+
+def test_each_endpoint_checks_its_own_secret(stripe_api, client):
+    payload = event("evt_1", "account.updated", account_json(), account="acct_1")
+    assert deliver(client, payload, connect=True, secret=PLATFORM_SECRET).status_code == 400
+    assert deliver(client, payload, connect=False, secret=CONNECT_SECRET).status_code == 400
+    body, _ = signed(payload, CONNECT_SECRET)
+    answer = client.post(reverse("stripe_connect_webhook"), body, content_type="application/json",
+                         HTTP_STRIPE_SIGNATURE="t=1,v1=00")
+    assert answer.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_the_webhook_answers_before_processing_and_a_gateway_failure_leaves_the_event_to_retry(
+        stripe_api, client, monkeypatch):
+    from payouts.tasks import process_stripe_event
+
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json())
+    payout_account_start(user=user, country="DE")
+    stripe_api.get(f"{API}/accounts/acct_1", status=500, json={"error": {"type": "api_error", "message": "down"}})
+    queued = []
+    monkeypatch.setattr(process_stripe_event, "delay", queued.append)  # the view only queues the work
+    answer = deliver(client, event("evt_1", "account.updated", account_json(), account="acct_1"))
+    assert answer.status_code == 200
+    stored = StripeEvent.objects.get()
+    assert queued == [stored.pk]
+    assert stored.processed_at is None
+    assert not [c for c in stripe_api.calls if c.request.method == "GET"]
+
+    from payouts.webhooks import stripe_event_process
+
+    with pytest.raises(Exception, match="not available"):
+        stripe_event_process(event_pk=stored.pk)
+    stored.refresh_from_db()
+    assert stored.processed_at is None  # rolled back: the retried task processes it
+    stripe_api.upsert(responses.GET, f"{API}/accounts/acct_1", json=account_json(submitted=True, enabled=True))
+    assert stripe_event_process(event_pk=stored.pk) == "acct_1: Payouts enabled"
+
+
+def test_a_stale_onboarding_link_call_for_a_user_without_account_is_refused():
+    from cadcam.errors import ApplicationError
+
+    with pytest.raises(ApplicationError, match="Choose your bank's country first"):
+        payout_account_onboarding_link(user=make_user(), refresh_url="x", return_url="y")
