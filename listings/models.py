@@ -95,6 +95,9 @@ class Listing(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     search_vector = SearchVectorField(null=True, editable=False)
+    # Reviews of this listing's orders by clients (visible, not hidden); kept by reviews/services.py.
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -116,6 +119,11 @@ class Listing(models.Model):
                 condition=models.Q(status="published", edit_of__isnull=True),
             ),
             models.Index(fields=["status", "submitted_at"], name="listings_review_queue_idx"),
+            models.Index(
+                fields=["-rating_avg", "-rating_count", "-id"],
+                name="listings_rating_idx",
+                condition=models.Q(status="published", edit_of__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -147,6 +155,10 @@ class Listing(models.Model):
         if self.is_per_unit and self.unit_name:
             return f"from {price} per {self.unit_name}"
         return f"from {price}"
+
+    @property
+    def is_rated(self) -> bool:
+        return self.rating_count > 0
 
     @property
     def cover(self):
