@@ -1,0 +1,32 @@
+"""Orders that have ended, for review tests."""
+
+from django.utils import timezone
+
+from orders.models import Order
+from orders.services import order_accept, order_complete, order_deliver
+from orders.tests.helpers import make_order, stl_upload
+
+
+def completed_order(**kwargs) -> Order:
+    """An order walked to "completed" through the order services, as people do it."""
+    order = make_order(**kwargs)
+    order = order_accept(order=order, by=order.freelancer)
+    order_deliver(order=order, by=order.freelancer, note="Done", files=[stl_upload("design.stl")])
+    order = order_complete(order=order, by=order.employer)
+    order.refresh_from_db()
+    return order
+
+
+def refunded_order(**kwargs) -> Order:
+    """An order that ends refunded in full.
+
+    Refunds belong to the disputes app, which is being built at the same time; only for these
+    tests, the state it leaves (status "refunded", `refunded_at`) is written directly."""
+    order = make_order(**kwargs)
+    order = order_accept(order=order, by=order.freelancer)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED, refunded_at=timezone.now())
+    order.refresh_from_db()
+    return order
+
+
+GOOD = "Precise margins, quick answers and the design fitted first time."
