@@ -21,6 +21,7 @@ from accounts.services import (
 from cadcam.errors import ApplicationError
 from cadcam.files import private_file_response
 from listings.selectors import favorite_ids_of, public_listings_of
+from reviews.selectors import ratings_of, reviews_received_by
 
 
 @login_required
@@ -83,6 +84,8 @@ def public_profile(request, username: str):
         "seller": profile.user,
         "listings": listings,
         "favorite_ids": favorite_ids_of(request.user, listings),
+        "ratings": ratings_of(profile.user),
+        "reviews_received": reviews_received_by(profile.user),
     }
     return render(request, "accounts/public_profile.html", context)
 

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -154,6 +156,10 @@ class BrowseForm(forms.Form):
     private = forms.BooleanField(
         required=False, label="Offered privately to me", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
     )
+    min_rating = forms.TypedChoiceField(
+        required=False, coerce=Decimal, empty_value=None, label="Rating",
+        choices=[("", "Any rating"), ("4.5", "4.5 stars and up"), ("4", "4 stars and up"), ("3", "3 stars and up")],
+    )
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False, label="Sort by")
 
     def filters(self) -> BrowseFilters:
@@ -169,5 +175,6 @@ class BrowseForm(forms.Form):
             max_turnaround=data.get("turnaround"),
             verified_only=bool(data.get("verified")),
             private_only=bool(data.get("private")),
+            min_rating=data.get("min_rating"),
             sort=data.get("sort") or "relevance",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
@@ -118,6 +119,7 @@ SORTS = {
     "newest": "Newest",
     "price_asc": "Price: low to high",
     "price_desc": "Price: high to low",
+    "rating": "Best rated",
 }
 
 
@@ -131,6 +133,7 @@ class BrowseFilters:
     max_turnaround: int | None = None
     verified_only: bool = False
     private_only: bool = False
+    min_rating: Decimal | None = None  # e.g. 4 or 4.5: rated listings at least this good
     sort: str = "relevance"
 
 
@@ -168,6 +171,8 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
         listings = listings.filter(turnaround_days__lte=filters.max_turnaround)
     if filters.verified_only:
         listings = listings.filter(owner__profile__verified_at__isnull=False)
+    if filters.min_rating is not None:
+        listings = listings.filter(rating_count__gt=0, rating_avg__gte=filters.min_rating)
     if filters.private_only:  # offered to me: not my own, nor (for staff) everyone's
         if not viewer.is_authenticated:
             return Listing.objects.none()
@@ -180,6 +185,11 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
         listings = listings.order_by(price.asc(), "-pk")
     elif filters.sort == "price_desc":
         listings = listings.order_by(price.desc(), "-pk")
+    elif filters.sort == "rating":  # best average first, then the most reviewed; unrated last (average 0)
+        if query is not None:  # as for price: sort the text matches rather than walk the rating index
+            listings = listings.order_by((F("rating_avg") + 0).desc(), (F("rating_count") + 0).desc(), "-pk")
+        else:
+            listings = listings.order_by("-rating_avg", "-rating_count", "-pk")
     elif filters.sort == "relevance" and query is not None:
         listings = listings.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
             "-rank", "-published_at", "-pk"
