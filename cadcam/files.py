@@ -295,10 +295,38 @@ def sha256_of(upload) -> str:
     return digest.hexdigest()
 
 
+# What a file served inline (`private_file_response(..., as_attachment=False)`) is sent as.
+# Only these types are ever shown by the browser; everything else (meshes for the 3D
+# viewer included) goes out as opaque bytes, so an upload can never run as a page.
+INLINE_CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
+INLINE_FALLBACK_CONTENT_TYPE = "application/octet-stream"
+# The policy of an inline file: nothing may load from it, and only our own pages may frame it
+# (the PDF preview). `object-src 'self'` lets Chromium's PDF viewer run inside the frame.
+INLINE_FILE_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'"
+
+
 def private_file_response(field_file, *, filename: str, as_attachment: bool = True):
     """Serve a private file to someone a view has already checked: never cached, never
-    sniffed into another type. (The single place to switch to presigned URLs for S3.)"""
-    response = FileResponse(field_file.open("rb"), as_attachment=as_attachment, filename=filename)
+    sniffed into another type. (The single place to switch to presigned URLs for S3.)
+
+    With `as_attachment=False` the file is sent inline for previews: images and PDFs with
+    their own type (and frameable by our own pages), anything else as
+    application/octet-stream."""
+    content_type = None if as_attachment else INLINE_CONTENT_TYPES.get(
+        extension_of(filename), INLINE_FALLBACK_CONTENT_TYPE
+    )
+    response = FileResponse(
+        field_file.open("rb"), as_attachment=as_attachment, filename=filename, content_type=content_type
+    )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    if not as_attachment:
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response["Content-Security-Policy"] = INLINE_FILE_CSP
     return response

@@ -11,6 +11,17 @@ FILE_HELP = (
 )
 
 
+def hide_patient_data_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        required=False, initial=True, label="Hide patient data in exocad files",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text=(
+            "The other party's summary of exocad .constructionInfo files leaves out the patient's name, "
+            "birth date and ID. The files themselves are passed on unchanged."
+        ),
+    )
+
+
 def case_files_field(*, required: bool, label: str) -> MultipleFileField:
     return MultipleFileField(
         required=required, label=label, check=check_case_file, accept=CASE_FILE_ACCEPT, help_text=FILE_HELP
@@ -31,6 +42,7 @@ class SendCaseForm(forms.Form):
         help_text="Teeth, material, shade, margins, anything the designer should know.",
     )
     files = case_files_field(required=True, label="Case files")
+    hide_patient_data = hide_patient_data_field()
 
     def __init__(self, *args, listing: Listing, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,6 +64,7 @@ class SendCaseForm(forms.Form):
 class DeliveryForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False)
     files = case_files_field(required=False, label="Design files")
+    hide_patient_data = hide_patient_data_field()
 
 
 class RevisionForm(forms.Form):

@@ -5,14 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
 from cadcam.files import CASE_FILE_ACCEPT, private_file_response
+from cadcam.previews import patient_data_visible, preview_kind
 from cadcam.uploads import oversize_upload_errors
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
-from orders.models import Order
+from orders.models import Order, OrderFile
 from orders.selectors import order_for
 from orders.services import (
     allowed_actions,
@@ -68,6 +70,7 @@ def send_case(request, pk: int):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
+            _store_hide_patient_data(order.files.filter(delivery__isnull=True), form.cleaned_data["hide_patient_data"])
             return redirect("orders:pay", order.pk)
     context = {"form": form, "listing": listing, "example_fee_cents": platform_fee_cents(listing.price_cents)}
     return render(request, "orders/send_case.html", context)
@@ -125,14 +128,26 @@ def detail(request, pk: int):
     return render(request, "orders/detail.html", context)
 
 
+def _store_hide_patient_data(files, hide: bool) -> None:
+    """Record the uploader's "hide patient data" choice on the files just stored. The
+    column defaults to hiding, so only an unticked box needs a write."""
+    if not hide:
+        files.update(hide_patient_data=False)
+
+
+def _deliver(order, user, data):
+    delivery = order_deliver(order=order, by=user, note=data["note"], files=data["files"])
+    _store_hide_patient_data(delivery.files.all(), data["hide_patient_data"])
+    return delivery
+
+
 ACTIONS = {
     "accept": (None, lambda order, user, data: order_accept(order=order, by=user), "You accepted the case."),
     "decline": (DeclineForm, lambda order, user, data: order_decline(order=order, by=user, reason=data["reason"]),
                 "You declined the case. Nothing was charged to the client."),
     "withdraw": (None, lambda order, user, data: order_withdraw(order=order, by=user),
                  "You withdrew the case. Nothing was charged."),
-    "deliver": (DeliveryForm, lambda order, user, data: order_deliver(
-        order=order, by=user, note=data["note"], files=data["files"]), "Delivered. The client was told."),
+    "deliver": (DeliveryForm, _deliver, "Delivered. The client was told."),
     "request_revision": (RevisionForm, lambda order, user, data: order_request_revision(
         order=order, by=user, message=data["message"]), "Revision requested. The designer was told."),
     "complete": (None, lambda order, user, data: order_complete(order=order, by=user),
@@ -164,10 +179,35 @@ def act(request, pk: int, action: str):
 
 @login_required
 def download(request, pk: int, file_id: int):
-    """A case or delivery file, for the order's parties and staff only (404 otherwise)."""
+    """A case or delivery file, for the order's parties and staff only (404 otherwise).
+    `?inline=1` serves it for a preview (see cadcam.files.private_file_response)."""
     order = order_for(request.user, pk)
     stored = get_object_or_404(order.files, pk=file_id)
-    return private_file_response(stored.file, filename=stored.name)
+    return private_file_response(stored.file, filename=stored.name, as_attachment=request.GET.get("inline") != "1")
+
+
+@login_required
+@require_GET
+def file_summary(request, pk: int, file_id: int):
+    """The parsed summary of an exocad .constructionInfo file: a fragment for htmx, a page
+    otherwise. Same visibility as the download; patient fields as the uploader chose."""
+    order = order_for(request.user, pk)
+    stored: OrderFile = get_object_or_404(order.files, pk=file_id)
+    if preview_kind(stored.name) != "construction_info":
+        raise Http404
+    summary = read_construction_info(stored.file)
+    show_patient = patient_data_visible(
+        hidden=stored.hide_patient_data, uploader_id=stored.uploaded_by_id, viewer=request.user
+    )
+    context = {
+        "summary": summary if show_patient else summary.without_patient_data(),
+        "patient_data_withheld": summary.has_patient_data and not show_patient,
+        "file_name": stored.name,
+        "back_url": reverse("orders:detail", args=[order.pk]),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "previews/_construction_info.html", context)
+    return render(request, "previews/construction_info.html", context)
 
 
 @login_required
