@@ -1,0 +1,208 @@
+"""Reads for the messaging pages, with the visibility rules in one place.
+
+Who may read a conversation (everyone else gets 404, signed in or not):
+
+| kind     | participants | staff                     |
+|----------|--------------|---------------------------|
+| direct   | yes          | no: private to the two    |
+| order    | yes          | read only (as order files)|
+| support  | yes          | read and reply            |
+| dispute  | yes          | read and reply            |
+
+`conversation_for(user, pk)` and `attachment_for(user, conversation_pk, pk)` apply them;
+`unread_total(user)` is the navigation badge (one query)."""
+
+from __future__ import annotations
+
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.http import Http404
+
+from messaging.models import (
+    Attachment,
+    Block,
+    Conversation,
+    Message,
+    MessagingPreference,
+    Participant,
+    direct_key,
+)
+
+K = Conversation.Kind
+
+
+def _readable(user) -> Q:
+    seat = Participant.objects.filter(conversation=OuterRef("pk"), user=user)
+    rule = Q(Exists(seat))
+    if user.is_staff:
+        rule |= Q(kind__in=[K.SUPPORT, K.DISPUTE, K.ORDER])
+    return rule
+
+
+def conversation_for(user, pk) -> Conversation:
+    """A conversation this user may read; 404 otherwise."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return (
+            Conversation.objects.filter(_readable(user))
+            .select_related("listing", "order", "assigned_to__profile", "started_by__profile")
+            .get(pk=int(pk))
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def may_read(user, conversation: Conversation) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_staff and conversation.staff_may_read:
+        return True
+    return Participant.objects.filter(conversation=conversation, user=user).exists()
+
+
+def attachment_for(user, conversation_pk, pk) -> Attachment:
+    """An attachment of a conversation this user may read; 404 otherwise."""
+    conversation = conversation_for(user, conversation_pk)
+    try:
+        return Attachment.objects.select_related("message").get(pk=int(pk), message__conversation=conversation)
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def existing_direct(user, other, *, listing=None) -> Conversation | None:
+    """The direct conversation of these two (about this listing) if they have one."""
+    return Conversation.objects.filter(key=direct_key(user, other, listing=listing)).first()
+
+
+def participants_of(conversation: Conversation) -> list[Participant]:
+    return list(conversation.participants.select_related("user__profile").order_by("joined_at", "pk"))
+
+
+def messages_of(conversation: Conversation, *, after: int = 0) -> QuerySet[Message]:
+    return (
+        conversation.messages.filter(pk__gt=after)
+        .select_related("sender__profile")
+        .prefetch_related("attachments")
+        .order_by("pk")
+    )
+
+
+def seen_by_others(conversation: Conversation, *, user) -> int:
+    """The newest message id every other participant has read (0: none), for "Seen"."""
+    others = Participant.objects.filter(conversation=conversation).exclude(user=user)
+    if conversation.kind == K.SUPPORT and not user.is_staff:
+        # The user's question is seen when anyone from the support team read it.
+        reads = list(others.filter(user__is_staff=True).values_list("last_read_id", flat=True))
+        return max(reads, default=0)
+    reads = list(others.values_list("last_read_id", flat=True))
+    return min(reads, default=0)
+
+
+def read_receipt(conversation: Conversation, *, user) -> str:
+    """Under the newest message, when the viewer sent it: "Seen" once the others have read
+    it (the support team, for a support request), "Sent" until then; empty otherwise."""
+    newest = conversation.messages.order_by("-pk").values("pk", "sender_id").first()
+    if newest is None or newest["sender_id"] != user.pk:
+        return ""
+    return "Seen" if seen_by_others(conversation, user=user) >= newest["pk"] else "Sent"
+
+
+def _unread_messages(user) -> QuerySet[Message]:
+    seat = Participant.objects.filter(conversation=OuterRef("conversation"), user=user, last_read_id__lt=OuterRef("pk"))
+    return Message.objects.filter(Exists(seat)).exclude(sender=user)
+
+
+def unread_total(user) -> int:
+    """Messages others sent in this user's conversations that the user has not read (one query)."""
+    if not user.is_authenticated:
+        return 0
+    return _unread_messages(user).count()
+
+
+def inbox_of(user, *, query: str = "") -> QuerySet[Conversation]:
+    """The user's conversations, newest first, with their unread count and last message.
+
+    `query` finds a person (name, handle) or a listing or order title."""
+    seats = Participant.objects.filter(user=user)
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-pk")
+    conversations = (
+        Conversation.objects.filter(pk__in=seats.values("conversation"), last_message_at__isnull=False)
+        .annotate(
+            unread=Count(
+                "messages",
+                filter=Q(messages__pk__gt=Subquery(seats.filter(conversation=OuterRef("pk")).values("last_read_id")))
+                & ~Q(messages__sender=user),
+            ),
+            last_body=Subquery(last.values("body")[:1]),
+            last_sender_id=Subquery(last.values("sender_id")[:1]),
+        )
+        .select_related("listing", "order")
+        .prefetch_related("participants__user__profile")
+        .order_by(F("last_message_at").desc(nulls_last=True), "-pk")
+    )
+    query = query.strip()
+    if query:
+        others = Participant.objects.filter(conversation=OuterRef("pk")).exclude(user=user).filter(
+            Q(user__username__icontains=query)
+            | Q(user__first_name__icontains=query)
+            | Q(user__last_name__icontains=query)
+            | Q(user__profile__display_name__icontains=query)
+        )
+        conversations = conversations.filter(
+            Q(Exists(others))
+            | Q(listing__title__icontains=query)
+            | Q(order__title__icontains=query)
+            | Q(subject__icontains=query)
+        )
+    return conversations
+
+
+def support_requests_of(user) -> QuerySet[Conversation]:
+    return (
+        Conversation.objects.filter(kind=K.SUPPORT, started_by=user)
+        .annotate(closed_last=Case(When(status=Conversation.Status.OPEN, then=Value(0)), default=Value(1)))
+        .order_by("closed_last", "-created_at")
+    )
+
+
+def open_support_request_of(user) -> Conversation | None:
+    return Conversation.objects.filter(kind=K.SUPPORT, started_by=user, status=Conversation.Status.OPEN).first()
+
+
+STAFF_FILTERS = {
+    "open": ("Open", Q(status=Conversation.Status.OPEN)),
+    "mine": ("Assigned to me", None),
+    "unassigned": ("Unassigned", Q(status=Conversation.Status.OPEN, assigned_to__isnull=True)),
+    "closed": ("Closed", Q(status=Conversation.Status.CLOSED)),
+    "all": ("All", Q()),
+}
+
+
+def support_inbox(staff_user, *, show: str = "open") -> QuerySet[Conversation]:
+    """Support conversations for the staff inbox: open ones first, then the newest."""
+    if not staff_user.is_staff:
+        raise Http404
+    _label, rule = STAFF_FILTERS.get(show, STAFF_FILTERS["open"])
+    if rule is None:
+        rule = Q(assigned_to=staff_user)
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-pk")
+    return (
+        Conversation.objects.filter(rule, kind=K.SUPPORT)
+        .annotate(
+            last_sender_id=Subquery(last.values("sender_id")[:1]),
+            last_sender_staff=Subquery(last.values("sender__is_staff")[:1]),
+            message_count=Count("messages"),
+        )
+        .select_related("started_by__profile", "assigned_to__profile")
+        .annotate(closed_last=Case(When(status=Conversation.Status.OPEN, then=Value(0)), default=Value(1)))
+        .order_by("closed_last", F("last_message_at").desc(nulls_last=True), "-pk")
+    )
+
+
+def block_between(blocker, blocked) -> bool:
+    return Block.objects.filter(blocker=blocker, blocked=blocked).exists()
+
+
+def wants_unread_emails(user) -> bool:
+    preference = MessagingPreference.objects.filter(user=user).first()
+    return preference.email_unread if preference else True

@@ -1,0 +1,86 @@
+"""Template helpers for conversations: their title for a viewer, and the order page's thread.
+
+`{% order_conversation %}` renders templates/messaging/_order_thread.html for the order in
+the context (the order page includes templates/messaging/_order_conversation.html, which
+calls it): the thread between the order's two parties, read-only for staff."""
+
+from django import template
+
+from messaging.models import Conversation
+
+register = template.Library()
+K = Conversation.Kind
+
+
+def _others(conversation: Conversation, viewer) -> list:
+    return [seat.user for seat in conversation.participants.all() if seat.user_id != getattr(viewer, "pk", None)]
+
+
+@register.filter
+def other_people(conversation: Conversation, viewer) -> str:
+    """The other participants' names ("Elena Marsh", "Elena Marsh, Sam Staffer")."""
+    return ", ".join(user.display_name for user in _others(conversation, viewer)) or "Nobody else yet"
+
+
+@register.filter
+def conversation_title(conversation: Conversation, viewer) -> str:
+    if conversation.kind == K.ORDER:
+        return f"Order #{conversation.order_id}: {conversation.subject}"
+    if conversation.kind == K.SUPPORT:
+        if getattr(viewer, "is_staff", False) and conversation.started_by_id != getattr(viewer, "pk", None):
+            return f"Support request #{conversation.pk} from {conversation.started_by.display_name}"
+        return f"Support request #{conversation.pk}"
+    if conversation.kind == K.DISPUTE:
+        return conversation.subject or f"Dispute about order #{conversation.order_id}"
+    names = other_people(conversation, viewer)
+    return f"{names} · {conversation.subject}" if conversation.subject else names
+
+
+@register.inclusion_tag("messaging/_order_thread.html", takes_context=True)
+def order_conversation(context):
+    """The order's conversation for the order page (made on first view), marked read for the viewer."""
+    from messaging.forms import MessageForm
+    from messaging.selectors import messages_of, read_receipt
+    from messaging.services import conversation_for_order, conversation_mark_read
+
+    request, order = context["request"], context["order"]
+    conversation = conversation_for_order(order=order)
+    user = request.user
+    is_party = user.pk in (order.employer_id, order.freelancer_id)
+    if is_party:
+        conversation_mark_read(conversation=conversation, user=user)
+    messages = list(messages_of(conversation))
+    return {
+        "request": request,
+        "user": user,
+        "csrf_token": context.get("csrf_token"),
+        "conversation": conversation,
+        "thread_messages": messages,
+        "last_id": messages[-1].pk if messages else 0,
+        "receipt": read_receipt(conversation, user=user),
+        "can_write": is_party,
+        "form": MessageForm(),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def attachment_row(context, attachment):
+    """One attachment: the 3D/inline preview row of templates/previews/_file.html when that
+    template is installed, a plain download link otherwise."""
+    from django.template.loader import select_template
+    from django.urls import reverse
+
+    chosen = select_template(["previews/_file.html", "messaging/_attachment_plain.html"])
+    ids = [attachment.message.conversation_id, attachment.pk]
+    is_construction_info = attachment.extension == "constructioninfo"
+    return chosen.render(
+        {
+            "file_name": attachment.name,
+            "file_size": attachment.size,
+            "download_url": reverse("messaging:download", args=ids),
+            "summary_url": reverse("messaging:attachment_summary", args=ids) if is_construction_info else "",
+            "attachment": attachment,
+            "user": context.get("user"),
+        },
+        context.get("request"),
+    )
