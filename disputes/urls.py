@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from disputes import views
 
 app_name = "disputes"
 
-urlpatterns = []
+urlpatterns = [
+    path("orders/<int:pk>/dispute/", views.open_dispute, name="open"),
+]

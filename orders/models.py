@@ -133,6 +133,11 @@ class OrderEvent(models.Model):
         """What happened, in words, for the timeline."""
         if self.to_status == Order.Status.ACCEPTED and self.from_status == Order.Status.DELIVERED:
             return "Revision requested"
+        if self.from_status == Order.Status.DISPUTED:
+            if self.to_status == Order.Status.COMPLETED:
+                return "Dispute resolved: partly refunded, the rest paid to the designer"
+            if self.to_status in (Order.Status.ACCEPTED, Order.Status.DELIVERED):
+                return "Dispute dismissed; the order goes on"
         return EVENT_WORDS.get(self.to_status, self.get_to_status_display())
 
 
@@ -145,6 +150,8 @@ EVENT_WORDS = {
     Order.Status.DECLINED: "Declined; nothing charged",
     Order.Status.EXPIRED: "Expired; nothing charged",
     Order.Status.WITHDRAWN: "Withdrawn; nothing charged",
+    Order.Status.DISPUTED: "Dispute opened; automatic completion paused",
+    Order.Status.REFUNDED: "Dispute resolved: refunded in full",
 }
 
 
@@ -179,6 +186,9 @@ class OrderFile(models.Model):
     name = models.CharField(max_length=160, help_text="The name as uploaded, made safe.")
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    hide_patient_data = models.BooleanField(
+        default=True, help_text="Patient fields of exocad files are shown only to the uploader and staff."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,7 +35,7 @@ PAYOUT_CLEARING = timedelta(days=7)
 UNPAID_DROPPED_AFTER = timedelta(hours=1)
 MAX_QUANTITY = 100
 
-EMPLOYER, FREELANCER, SYSTEM = "employer", "freelancer", "system"
+EMPLOYER, FREELANCER, SYSTEM, STAFF = "employer", "freelancer", "system", "staff"
 
 # action -> (states it may start from, state it leads to, who may do it)
 TRANSITIONS: dict[str, tuple[set[str], str, str]] = {
@@ -48,14 +48,23 @@ TRANSITIONS: dict[str, tuple[set[str], str, str]] = {
     "request_revision": ({S.DELIVERED}, S.ACCEPTED, EMPLOYER),
     "complete": ({S.ACCEPTED, S.DELIVERED}, S.COMPLETED, EMPLOYER),
     "auto_complete": ({S.ACCEPTED, S.DELIVERED}, S.COMPLETED, SYSTEM),
+    # Disputes (disputes/services.py opens and resolves them through these).
+    "dispute": ({S.ACCEPTED, S.DELIVERED}, S.DISPUTED, EMPLOYER),
+    "refund": ({S.DISPUTED}, S.REFUNDED, STAFF),  # in full: nothing paid out, no fee
+    "settle": ({S.DISPUTED}, S.COMPLETED, STAFF),  # partly refunded; the rest is paid out
+    "resume_accepted": ({S.DISPUTED}, S.ACCEPTED, STAFF),  # dismissed: back to where it was
+    "resume_delivered": ({S.DISPUTED}, S.DELIVERED, STAFF),
 }
+# Actions with a page of their own rather than a button on the order page.
+ACTIONS_ELSEWHERE = {"dispute"}
 
 
 def allowed_actions(order: Order, user: User) -> list[str]:
     """The actions this user may take on this order now (for the order page's buttons)."""
     role = EMPLOYER if user.pk == order.employer_id else FREELANCER if user.pk == order.freelancer_id else None
     actions = [
-        action for action, (sources, _, actor) in TRANSITIONS.items() if actor == role and order.status in sources
+        action for action, (sources, _, actor) in TRANSITIONS.items()
+        if actor == role and order.status in sources and action not in ACTIONS_ELSEWHERE
     ]
     if "request_revision" in actions and not order.revisions_left:
         actions.remove("request_revision")
@@ -73,6 +82,8 @@ def _transition(order: Order, action: str, *, by: User | None, note: str = "") -
         raise ApplicationError("Only the client who sent this case can do that.")
     if actor == FREELANCER and (by is None or by.pk != order.freelancer_id):
         raise ApplicationError("Only the designer of this order can do that.")
+    if actor == STAFF and (by is None or not by.is_staff):
+        raise ApplicationError("Only staff can do that.")
     if order.status not in sources:
         raise InvalidTransition(f"This order is {order.get_status_display().lower()}: that is not possible now.")
     OrderEvent.objects.create(order=order, actor=by, from_status=order.status, to_status=target, note=note)
@@ -279,14 +290,20 @@ def order_request_revision(*, order: Order, by: User, message: str) -> Order:
     return order
 
 
-def _complete(order: Order, action: str, *, by: User | None, note: str = "") -> Order:
+def _complete(order: Order, action: str, *, by: User | None, note: str = "", refunded_cents: int = 0,
+              notify: bool = True) -> Order:
+    """Complete the order: the platform keeps its fee and the freelancer's net starts clearing.
+    After a partial refund, the fee is computed again on what the employer finally paid."""
     _transition(order, action, by=by, note=note)
     now = timezone.now()
     order.completed_at = now
     order.payout_due_at = now + PAYOUT_CLEARING
     order.save(update_fields=["status", "completed_at", "payout_due_at"])
-    payout_create_for_order(order=order)
-    _notify(order, "completed")
+    kept = order.total_cents - refunded_cents
+    fee = platform_fee_cents(kept) if refunded_cents else order.fee_cents
+    payout_create_for_order(order=order, amount_cents=kept - fee, fee_cents=fee)
+    if notify:
+        _notify(order, "completed")
     return order
 
 
@@ -327,4 +344,41 @@ def order_remind_to_complete(*, order: Order, now: datetime | None = None) -> Or
     order.complete_reminder_sent_at = now or timezone.now()
     order.save(update_fields=["complete_reminder_sent_at"])
     _notify(order, "complete_reminder", to=[EMPLOYER])
+    return order
+
+
+# --- disputes (called by disputes/services.py, which keeps the dispute record) ----------------------------
+
+
+def order_dispute(*, order: Order, by: User, note: str) -> Order:
+    """The employer disputes: auto-completion pauses until staff decide. Call on a locked order."""
+    _transition(order, "dispute", by=by, note=note)
+    order.save(update_fields=["status"])
+    return order
+
+
+def order_refund(*, order: Order, by: User, refund, note: str) -> Order:
+    """Staff refunded the whole payment. Call on a locked order, after the gateway refund."""
+    _transition(order, "refund", by=by, note=note)
+    order.refunded_at = timezone.now()
+    order.save(update_fields=["status", "refunded_at"])
+    ledger_record(order=order, kind=LedgerEntry.Kind.REFUNDED, amount_cents=refund.amount_cents, gateway_id=refund.id)
+    return order
+
+
+def order_settle(*, order: Order, by: User, refund, note: str) -> Order:
+    """Staff refunded part of the payment; the rest completes the order and is paid out."""
+    ledger_record(order=order, kind=LedgerEntry.Kind.REFUNDED, amount_cents=refund.amount_cents, gateway_id=refund.id)
+    return _complete(order, "settle", by=by, note=note, refunded_cents=refund.amount_cents, notify=False)
+
+
+def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, note: str) -> Order:
+    """Staff dismissed the dispute: the order returns to the state it had, and its
+    auto-completion moves back by the time it spent in dispute."""
+    action = {S.ACCEPTED: "resume_accepted", S.DELIVERED: "resume_delivered"}.get(back_to)
+    if action is None:
+        raise InvalidTransition(f"A disputed order cannot return to {back_to}.")
+    _transition(order, action, by=by, note=note)
+    order.auto_complete_at = order.auto_complete_at + paused
+    order.save(update_fields=["status", "auto_complete_at"])
     return order

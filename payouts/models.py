@@ -130,6 +130,7 @@ class Payout(models.Model):
         PAID = "paid", "Paid out"  # arrived at the bank
         FAILED = "failed", "Bank payout failed"  # the bank refused; the freelancer must fix their details
         REVERSED = "reversed", "Reversed"  # the transfer was taken back in full
+        ON_HOLD = "on_hold", "On hold"  # frozen by a chargeback until staff release it
 
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payout")
     freelancer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
@@ -173,6 +174,8 @@ class Payout(models.Model):
             return "Clearing period"
         if self.status == self.Status.WAITING_FOR_ACCOUNT:
             return "Payouts are not enabled for the designer's account"
+        if self.status == self.Status.ON_HOLD:
+            return "Held: the client opened a card dispute (chargeback)"
         if self.status == self.Status.DUE and self.last_error:
             return f"Transfer failed, will be retried: {self.last_error}"
         return ""

@@ -67,12 +67,29 @@ def _bank_payout(event: dict) -> str:
     return f"{len(changed)} payout(s) updated"
 
 
+def _chargeback(event: dict) -> str:
+    from disputes.services import chargeback_record
+
+    dispute = event["data"]["object"]
+    chargeback = chargeback_record(
+        gateway_id=dispute["id"], charge_id=dispute.get("charge") or "", payment_id=dispute.get("payment_intent") or "",
+        amount_cents=dispute.get("amount") or 0, reason=dispute.get("reason") or "", status=dispute.get("status") or "",
+    )
+    if chargeback is None:
+        return f"no order has charge {dispute.get('charge')}"
+    return f"order #{chargeback.order_id}: chargeback {chargeback.status}" + (
+        ", payout frozen" if chargeback.payout_frozen else "")
+
+
 HANDLERS = {
     "payment_intent.amount_capturable_updated": _payment_authorized,
     "account.updated": _account_updated,
     "transfer.reversed": _transfer_reversed,
     "payout.paid": _bank_payout,
     "payout.failed": _bank_payout,
+    "charge.dispute.created": _chargeback,
+    "charge.dispute.updated": _chargeback,
+    "charge.dispute.closed": _chargeback,
 }
 
 
