@@ -18,7 +18,8 @@ def counts() -> dict[str, int]:
 
 def assert_demo_orders() -> None:
     """Four orders from the demo lab to the demo designer, one in each step, each with an STL case."""
-    orders = Order.objects.filter(employer__username="employer", freelancer__username="freelancer")
+    orders = Order.objects.filter(employer__username="employer", freelancer__username="freelancer",
+                                  instructions__startswith="Lab ref BSL-")
     assert sorted(order.status for order in orders) == ["accepted", "completed", "delivered", "requested"]
     for order in orders:
         assert order.listing.owner == order.freelancer and not order.listing.is_private
@@ -34,6 +35,27 @@ def assert_demo_orders() -> None:
     assert orders.get(status="completed").revisions_used == 1
 
 
+def assert_demo_money_and_dispute() -> None:
+    """The designer's payouts are connected with months of paid cases; every cent reconciles;
+    one dispute waits for staff."""
+    from disputes.models import Dispute
+    from payouts.ledger import reconcile
+    from payouts.models import Payout, PayoutAccount
+    from payouts.selectors import earnings_by_month
+
+    freelancer = User.objects.get(username="freelancer")
+    assert PayoutAccount.objects.get(user=freelancer).state == PayoutAccount.State.ENABLED
+    history = Order.objects.filter(freelancer=freelancer, instructions__startswith="Lab ref HIST-")
+    assert history.count() == 11 and {order.status for order in history} == {"completed"}
+    statuses = set(Payout.objects.filter(order__in=history).values_list("status", flat=True))
+    assert {"paid", "clearing"} <= statuses
+    months_with_earnings = [month for month in earnings_by_month(freelancer) if month.earned_cents]
+    assert len(months_with_earnings) >= 6
+    assert reconcile().problems == []
+    dispute = Dispute.objects.get(status="open")
+    assert dispute.order.status == "disputed" and dispute.order.employer.username == "employer"
+
+
 def test_seed_demo_twice_gives_the_same_rows(capsys):
     call_command("seed_demo")
     first = counts()
@@ -45,8 +67,9 @@ def test_seed_demo_twice_gives_the_same_rows(capsys):
     assert VerificationRequest.objects.filter(status="pending").count() == 1
     assert first["Category"] >= 11
     assert first["CadSoftware"] >= 11
-    assert first["Order"] == 4
+    assert Order.objects.filter(instructions__startswith="Lab ref BSL-").count() == 4
     assert_demo_orders()
+    assert_demo_money_and_dispute()
     assert "freelancer@cadcam.test" in capsys.readouterr().out
 
 

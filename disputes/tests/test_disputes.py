@@ -68,10 +68,7 @@ def test_the_employer_opens_a_dispute_on_a_delivered_order(staff):
 
 @pytest.mark.parametrize("state", ["pending_payment", "requested", "completed"])
 def test_a_dispute_is_refused_before_acceptance_and_after_completion(state):
-    if state == "completed":
-        order = make_completed_order()
-    else:
-        order = make_order(authorized=state == "requested")
+    order = make_completed_order() if state == "completed" else make_order(authorized=state == "requested")
     with pytest.raises(InvalidTransition):
         open_dispute(order)
     assert not Dispute.objects.exists()
