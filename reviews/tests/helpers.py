@@ -1,7 +1,7 @@
 """Orders that have ended, for review tests."""
 
-from django.utils import timezone
-
+from accounts.tests.helpers import make_user
+from disputes.services import Outcome, dispute_open, dispute_resolve
 from orders.models import Order
 from orders.services import order_accept, order_complete, order_deliver
 from orders.tests.helpers import make_order, stl_upload
@@ -18,14 +18,15 @@ def completed_order(**kwargs) -> Order:
 
 
 def refunded_order(**kwargs) -> Order:
-    """An order that ends refunded in full.
-
-    Refunds belong to the disputes app, which is being built at the same time; only for these
-    tests, the state it leaves (status "refunded", `refunded_at`) is written directly."""
+    """An order that ends refunded in full: disputed by the client, refunded by staff."""
     order = make_order(**kwargs)
     order = order_accept(order=order, by=order.freelancer)
-    Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED, refunded_at=timezone.now())
+    dispute = dispute_open(order=order, by=order.employer, reason="not_delivered",
+                           description="Nothing was delivered and the designer stopped answering.")
+    dispute_resolve(dispute=dispute, by=make_user(is_staff=True), outcome=Outcome.FULL_REFUND,
+                    note="Nothing was delivered: refunded in full.")
     order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED and order.refunded_at, order.status
     return order
 
 
