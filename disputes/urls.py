@@ -5,5 +5,6 @@ from disputes import views
 app_name = "disputes"
 
 urlpatterns = [
-    path("orders/<int:pk>/dispute/", views.open_dispute, name="open"),
+    # Two segments: orders/<pk>/<action>/ belongs to the order actions.
+    path("orders/<int:pk>/dispute/new/", views.open_dispute, name="open"),
 ]
