@@ -18,3 +18,12 @@ def new_page(browser: Browser, base_url: str) -> Page:
     page = browser.new_context(base_url=base_url).new_page()
     page.set_default_timeout(15_000)
     return page
+
+
+def write_review(page: Page, stars: int, text: str) -> None:
+    """On the order page: pick the stars, write the review, publish it."""
+    block = page.get_by_test_id("order-reviews")
+    block.locator(f'label[title^="{stars} star"]').click()
+    expect(block.get_by_role("radio", name=f"{stars} star")).to_be_checked()
+    block.get_by_label("Your review").fill(text)
+    block.get_by_role("button", name="Publish review").click()

@@ -2,13 +2,13 @@
 parties review each other and see both reviews once both are in."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts.tests.helpers import make_user
 from cadcam.money import format_cents
 from disputes.models import Dispute
 from disputes.tests.helpers import make_delivered
-from e2e.helpers import new_page, sign_in
+from e2e.helpers import new_page, sign_in, write_review
 from payouts.ledger import reconcile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,13 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 COMPLAINT = "The crown is 0.4 mm too short at the distal margin and the contact with 27 is open."
 BY_CLIENT = "Fair outcome; the designer answered quickly in the dispute thread."
 BY_DESIGNER = "Clear case notes; we settled the margin issue fairly."
-
-
-def write_review(page: Page, stars: int, text: str) -> None:
-    block = page.get_by_test_id("order-reviews")
-    block.locator(f'label[title^="{stars} star"]').click()
-    block.get_by_label("Your review").fill(text)
-    block.get_by_role("button", name="Publish review").click()
 
 
 def test_a_dispute_refunded_by_half_in_admin_then_mutual_reviews(browser, live_server):

@@ -3,23 +3,15 @@ the review waits for the other side; after the second, both see both reviews; th
 rating then shows on the listing page."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from e2e.helpers import new_page, sign_in
+from e2e.helpers import new_page, sign_in, write_review
 from reviews.tests.helpers import completed_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BY_CLIENT = "Margins were spot on and the crown seated without adjustment."
 BY_DESIGNER = "Clean scans and a clear prescription, quick answers too."
-
-
-def write_review(page: Page, stars: int, text: str) -> None:
-    block = page.get_by_test_id("order-reviews")
-    block.locator(f'label[title^="{stars} star"]').click()
-    expect(block.get_by_role("radio", name=f"{stars} star")).to_be_checked()
-    block.get_by_label("Your review").fill(text)
-    block.get_by_role("button", name="Publish review").click()
 
 
 def test_both_parties_review_and_the_rating_shows_on_the_listing(page, live_server):

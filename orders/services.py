@@ -108,19 +108,22 @@ def _key(action: str, order: Order) -> str:
 # --- creating and paying -----------------------------------------------------------------------
 
 
-def _attach(order: Order, uploads: Sequence, *, by: User, delivery: Delivery | None = None) -> None:
-    """Store uploaded files (already checked by the form) privately, with their fingerprint."""
+def _attach(order: Order, uploads: Sequence, *, by: User, delivery: Delivery | None = None,
+            hide_patient_data: bool = True) -> None:
+    """Store uploaded files (already checked by the form) privately, with their fingerprint and
+    the uploader's choice to hide patient data in exocad summaries from the other party."""
     for upload in uploads:
         name = safe_filename(upload.name)
         stored = OrderFile(order=order, delivery=delivery, uploaded_by=by, name=name, size=upload.size,
-                           sha256=sha256_of(upload))
+                           sha256=sha256_of(upload), hide_patient_data=hide_patient_data)
         stored.file.save(name, upload, save=False)
         stored.save()
 
 
 @transaction.atomic
 def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_ids: Sequence[int] = (),
-                 due_date: date | None = None, instructions: str = "", files: Sequence = ()) -> Order:
+                 due_date: date | None = None, instructions: str = "", files: Sequence = (),
+                 hide_patient_data: bool = True) -> Order:
     """Send a case: the price is computed here from the listing, never taken from the request."""
     listing = Listing.objects.select_related("owner").get(pk=listing.pk)
     if not listing.is_live:
@@ -150,7 +153,7 @@ def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_
     )
     OrderOption.objects.bulk_create(OrderOption(order=order, name=o.name, price_cents=o.price_cents) for o in options)
     OrderEvent.objects.create(order=order, actor=employer, to_status=order.status)
-    _attach(order, files, by=employer)
+    _attach(order, files, by=employer, hide_patient_data=hide_patient_data)
     payment = get_gateway().create_payment(
         amount_cents=total, currency=order.currency, reference=f"order-{order.pk}",
         idempotency_key=_key("payment", order),
@@ -264,13 +267,14 @@ def _gateway_call(call):
 
 
 @transaction.atomic
-def order_deliver(*, order: Order, by: User, note: str = "", files: Sequence = ()) -> Delivery:
+def order_deliver(*, order: Order, by: User, note: str = "", files: Sequence = (),
+                  hide_patient_data: bool = True) -> Delivery:
     order = _lock(order)
     _transition(order, "deliver", by=by, note=note.strip())
     if not files:
         raise ApplicationError("Attach the design files to deliver.")
     delivery = Delivery.objects.create(order=order, number=order.deliveries.count() + 1, note=note.strip())
-    _attach(order, files, by=by, delivery=delivery)
+    _attach(order, files, by=by, delivery=delivery, hide_patient_data=hide_patient_data)
     order.save(update_fields=["status"])
     _notify(order, "delivered", to=[EMPLOYER], delivery=delivery)
     return delivery

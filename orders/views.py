@@ -65,12 +65,11 @@ def send_case(request, pk: int):
                 listing=listing, employer=request.user, quantity=form.cleaned_data["quantity"],
                 option_ids=[option.pk for option in form.cleaned_data["options"]],
                 due_date=form.cleaned_data["due_date"], instructions=form.cleaned_data["instructions"],
-                files=form.cleaned_data["files"],
+                files=form.cleaned_data["files"], hide_patient_data=form.cleaned_data["hide_patient_data"],
             )
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            _store_hide_patient_data(order.files.filter(delivery__isnull=True), form.cleaned_data["hide_patient_data"])
             return redirect("orders:pay", order.pk)
     context = {"form": form, "listing": listing, "example_fee_cents": platform_fee_cents(listing.price_cents)}
     return render(request, "orders/send_case.html", context)
@@ -128,17 +127,9 @@ def detail(request, pk: int):
     return render(request, "orders/detail.html", context)
 
 
-def _store_hide_patient_data(files, hide: bool) -> None:
-    """Record the uploader's "hide patient data" choice on the files just stored. The
-    column defaults to hiding, so only an unticked box needs a write."""
-    if not hide:
-        files.update(hide_patient_data=False)
-
-
 def _deliver(order, user, data):
-    delivery = order_deliver(order=order, by=user, note=data["note"], files=data["files"])
-    _store_hide_patient_data(delivery.files.all(), data["hide_patient_data"])
-    return delivery
+    return order_deliver(order=order, by=user, note=data["note"], files=data["files"],
+                         hide_patient_data=data["hide_patient_data"])
 
 
 ACTIONS = {

@@ -1,12 +1,10 @@
 """Opening disputes, staff decisions, their money and ledger, chargebacks."""
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +18,7 @@ from messaging.models import Conversation
 from orders.deadlines import orders_sweep
 from orders.models import Order, OrderEvent
 from orders.services import order_auto_complete
-from orders.tests.helpers import make_order, stl_upload
+from orders.tests.helpers import make_order, race, stl_upload
 from payouts.fees import platform_fee_cents
 from payouts.ledger import reconcile
 from payouts.models import LedgerEntry, Payout, SimulatedPayment
@@ -254,32 +252,11 @@ def test_a_failing_refund_changes_nothing_and_a_retry_uses_the_same_key(staff, m
     assert reconcile().ok
 
 
-def _race(*actions):
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            action()
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_dispute_racing_auto_completion_has_exactly_one_outcome():
     order = make_delivered()
     due = order.auto_complete_at + dt.timedelta(minutes=1)
-    outcomes = _race(
+    outcomes = race(
         lambda: open_dispute(order),
         lambda: order_auto_complete(order=order, now=due),
     )
@@ -298,7 +275,7 @@ def test_a_resolution_racing_the_sweep_has_exactly_one_outcome():
     staff = make_user(is_staff=True)
     dispute = open_dispute(order)
     late = order.auto_complete_at + dt.timedelta(minutes=1)  # the old deadline has passed
-    outcomes = _race(
+    outcomes = race(
         lambda: dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.FULL_REFUND, note="Refunded."),
         lambda: order_auto_complete(order=order, now=late),
     )

@@ -1,10 +1,8 @@
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.helpers import make_user
@@ -23,7 +21,7 @@ from orders.services import (
     order_request_revision,
     order_withdraw,
 )
-from orders.tests.helpers import make_order, stl_upload
+from orders.tests.helpers import make_order, race, stl_upload
 from payouts.gateway import GatewayError, PaymentStatus
 from payouts.simulated import SimulatedGateway
 
@@ -290,28 +288,6 @@ def test_sweep_reminds_the_designer_a_day_before_and_completes_after_30_days(dja
 # --- concurrency on PostgreSQL ----------------------------------------------------------------------
 
 
-def _race(*actions):
-    """Run the actions in threads at the same moment; return what each raised (or None)."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            action()
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 def test_accept_and_decline_at_once_exactly_one_wins_with_one_gateway_call(monkeypatch):
     order = make_order()
@@ -325,7 +301,7 @@ def test_accept_and_decline_at_once_exactly_one_wins_with_one_gateway_call(monke
 
         monkeypatch.setattr(SimulatedGateway, name, counted)
 
-    outcomes = _race(
+    outcomes = race(
         lambda: order_accept(order=order, by=order.freelancer),
         lambda: order_decline(order=order, by=order.freelancer),
     )
@@ -344,7 +320,7 @@ def test_the_sweep_and_the_employer_complete_an_order_once():
     order_accept(order=order, by=order.freelancer)
     later = timezone.now() + dt.timedelta(days=31)
 
-    outcomes = _race(
+    outcomes = race(
         lambda: order_complete(order=order, by=order.employer),
         lambda: orders_sweep(now=later),
     )
