@@ -25,8 +25,8 @@ LISTING = "Zirconia crowns and bridges designed in exocad, ready to mill"
 INSTRUCTIONS = ("Teeth 24 and 25, two splinted zirconia crowns, shade A2.\n"
                 "Keep 0.5 mm cement gap at the margins; the antagonist scan is in the file.")
 COMPLAINT = ("The crowns on 24 and 25 were designed as single units, not splinted as the instructions say, "
-             "and the margin on 25 stops about 0.3 mm short of the preparation line. We cannot mill this design. "
-             "We asked for a revision but none are left on this order.")
+             "and the margin on 25 stops about 0.3 mm short of the preparation line. We cannot mill this design "
+             "as it is.")
 ANSWER = ("I designed them single because the connector area would have been under 9 mm². I can splint them if "
           "the lab accepts a thinner connector; the margin on 25 follows the line I traced on the die.")
 

@@ -74,3 +74,20 @@ def test_both_parties_see_the_decision_and_the_thread_link(client):
         page = client.get(reverse("orders:detail", args=[order.pk]))
         assert "Refunded: the case was never started." in page.text
         assert 'data-testid="dispute-thread-link"' in page.text
+        assert "Refunded in full on" in page.text and "Nothing was charged" not in page.text
+
+
+def test_the_next_step_says_what_a_dispute_and_a_partial_refund_mean(client):
+    from cadcam.money import format_cents
+
+    order = make_delivered()
+    dispute = dispute_open(order=order, by=order.employer, reason="quality", description=DESCRIPTION)
+    client.force_login(order.freelancer)
+    page = client.get(reverse("orders:detail", args=[order.pk]))
+    assert "In dispute. Our team reviews both sides" in page.text and "Nothing was charged" not in page.text
+    dispute_resolve(dispute=dispute, by=make_user(is_staff=True), outcome=Outcome.PARTIAL_REFUND, refund_cents=500,
+                    note="Some back.")
+    order.refresh_from_db()
+    page = client.get(reverse("orders:detail", args=[order.pk]))
+    assert f"{format_cents(order.payout.amount_cents)} is due to you" in page.text
+    assert order.payout.amount_cents < order.net_cents  # the refunded part is not paid out
