@@ -10,6 +10,53 @@ from accounts.selectors import verification_requests_of
 from orders.models import Order
 
 
+def _payouts_section(user: User) -> dict:
+    from payouts.models import Payout, PayoutAccount
+
+    account = PayoutAccount.objects.filter(user=user).first()
+    return {
+        "account": account and {
+            "bank_country": account.country.code,
+            "state": account.state,
+            "created_at": account.created_at,
+        },
+        "payouts": [
+            {"order_id": payout.order_id, "amount_cents": payout.amount_cents, "currency": payout.currency,
+             "status": payout.status, "due_at": payout.due_at, "transferred_at": payout.transferred_at,
+             "paid_at": payout.paid_at}
+            for payout in Payout.objects.filter(freelancer=user).order_by("pk")
+        ],
+    }
+
+
+def _reviews_and_disputes(user: User) -> dict:
+    from disputes.models import Dispute
+    from reviews.models import Review
+
+    return {
+        "reviews_written": [
+            {"order_id": review.order_id, "rating": review.rating, "comment": review.comment,
+             "created_at": review.created_at, "reply": review.reply}
+            for review in Review.objects.filter(author=user).order_by("pk")
+        ],
+        "disputes_opened": [
+            {"order_id": dispute.order_id, "reason": dispute.reason, "description": dispute.description,
+             "status": dispute.status, "opened_at": dispute.opened_at, "resolution_note": dispute.resolution_note}
+            for dispute in Dispute.objects.filter(opened_by=user).order_by("pk")
+        ],
+    }
+
+
+def _messages_section(user: User) -> list[dict]:
+    from messaging.models import Message
+
+    return [
+        {"conversation_id": message.conversation_id, "body": message.body, "created_at": message.created_at,
+         "attachments": [attachment.name for attachment in message.attachments.all()]}
+        for message in Message.objects.filter(sender=user).prefetch_related("attachments").order_by("pk")
+    ]
+
+
 def account_export(*, user: User) -> dict:
     profile = getattr(user, "profile", None)
     return {
@@ -84,4 +131,7 @@ def account_export(*, user: User) -> dict:
             }
             for item in verification_requests_of(user)
         ],
+        "payouts": _payouts_section(user),
+        **_reviews_and_disputes(user),
+        "messages_sent": _messages_section(user),
     }
