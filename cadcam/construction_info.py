@@ -36,7 +36,7 @@ IMPLANT_NAME_TAGS = ("type", "name", "library", "system")
 PATIENT_TAG_PREFIX = "patient"
 PATIENT_TAGS = {"dateofbirth", "birthdate", "birthday", "dob", "socialsecuritynumber", "insurancenumber"}
 
-MASK = "•••"
+PROJECT_NAME_HIDDEN = "Hidden (exocad project names usually name the patient)"
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,10 @@ class ConstructionInfoSummary:
         return bool(self.patient)
 
     def without_patient_data(self) -> ConstructionInfoSummary:
-        """The summary with the patient fields removed, and any part of the patient's name
-        or ID that the project name repeats (exocad projects are often named after the
-        patient) masked."""
-        return replace(self, patient=(), project_name=_mask(self.project_name, self.patient))
+        """The summary with the patient fields removed, and the project name too: exocad
+        projects are usually named after the patient, in forms no mask reliably catches
+        ("SmithJohn_crown", "SMITHJ_11", a patient number), so it is hidden whole."""
+        return replace(self, patient=(), project_name=PROJECT_NAME_HIDDEN if self.project_name else "")
 
 
 def unreadable(reason: str) -> ConstructionInfoSummary:
@@ -202,8 +202,3 @@ def _patient_fields(root: Element) -> list[PatientField]:
     return found
 
 
-def _mask(project_name: str, patient: tuple[PatientField, ...]) -> str:
-    words = {word.lower() for item in patient for word in re.findall(r"[^\W_]{2,}", item.value)}
-    if not words or not project_name:
-        return project_name
-    return re.sub(r"[^\W_]+", lambda match: MASK if match.group().lower() in words else match.group(), project_name)

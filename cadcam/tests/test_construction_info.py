@@ -2,9 +2,11 @@
 
 import time
 
+import pytest
+
 from cadcam.construction_info import (
-    MASK,
     MAX_BYTES,
+    PROJECT_NAME_HIDDEN,
     ConstructionInfoSummary,
     PatientField,
     Tooth,
@@ -58,14 +60,23 @@ def test_project_teeth_and_patient_fields_are_read():
     assert summary.has_patient_data
 
 
-def test_without_patient_data_drops_the_fields_and_masks_the_name_in_the_project_name():
+def test_without_patient_data_drops_the_fields_and_the_project_name():
     hidden = parse_construction_info(BRIDGE_AND_IMPLANT).without_patient_data()
 
     assert hidden.patient == ()
     assert not hidden.has_patient_data
-    assert "Smith" not in hidden.project_name and "John" not in hidden.project_name
-    assert hidden.project_name == f"{MASK}_{MASK}_2026-11-20"
+    assert hidden.project_name == PROJECT_NAME_HIDDEN
     assert len(hidden.teeth) == 3
+
+
+@pytest.mark.parametrize("project", ["SmithJohn_crown", "SMITHJ_11", "4711_crown", "Case 7"])
+def test_the_project_name_is_hidden_whatever_form_the_patient_s_name_takes(project):
+    data = f"""<?xml version="1.0"?><ConstructionInfo><ProjectName>{project}</ProjectName>
+      <PatientFirstName>John</PatientFirstName><PatientLastName>Smith</PatientLastName>
+      <PatientId>P4711</PatientId></ConstructionInfo>""".encode()
+    hidden = parse_construction_info(data).without_patient_data()
+    assert hidden.project_name == PROJECT_NAME_HIDDEN
+    assert hidden.patient == ()
 
 
 def test_other_versions_casing_attributes_namespaces_and_a_patient_element():
@@ -89,7 +100,7 @@ def test_other_versions_casing_attributes_namespaces_and_a_patient_element():
         Tooth(number="46", reconstruction_type="Abutment", material="", implant_type="Nobel Active NP"),
     )
     assert [field.value for field in summary.patient] == ["Ana", "Ruiz", "1990-01-02"]
-    assert summary.without_patient_data().project_name == "Case 7"
+    assert summary.without_patient_data().project_name == PROJECT_NAME_HIDDEN
 
 
 def test_missing_fields_are_empty_not_errors():
