@@ -23,7 +23,7 @@ BODY_MAX_CHARS = 5000
 class Conversation(models.Model):
     class Kind(models.TextChoices):
         DIRECT = "direct", "Direct"  # two users; private to them
-        ORDER = "order", "Order"  # an order's two parties; staff may read
+        ORDER = "order", "Order"  # an order's two parties; private to them
         SUPPORT = "support", "Support"  # a user and the support team (all staff)
         DISPUTE = "dispute", "Dispute"  # an order's parties and staff
 
@@ -84,7 +84,7 @@ class Conversation(models.Model):
 
     @property
     def staff_may_read(self) -> bool:
-        return self.kind in (self.Kind.SUPPORT, self.Kind.DISPUTE, self.Kind.ORDER)
+        return self.kind in (self.Kind.SUPPORT, self.Kind.DISPUTE)
 
     @property
     def staff_may_write(self) -> bool:

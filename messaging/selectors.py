@@ -34,7 +34,7 @@ def _readable(user) -> Q:
     seat = Participant.objects.filter(conversation=OuterRef("pk"), user=user)
     rule = Q(Exists(seat))
     if user.is_staff:
-        rule |= Q(kind__in=[K.SUPPORT, K.DISPUTE, K.ORDER])
+        rule |= Q(kind__in=[K.SUPPORT, K.DISPUTE])
     return rule
 
 

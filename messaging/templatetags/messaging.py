@@ -2,7 +2,7 @@
 
 `{% order_conversation %}` renders templates/messaging/_order_thread.html for the order in
 the context (the order page includes templates/messaging/_order_conversation.html, which
-calls it): the thread between the order's two parties, read-only for staff."""
+calls it): the thread between the order's two parties, shown to them only."""
 
 from django import template
 
@@ -44,11 +44,11 @@ def order_conversation(context):
     from messaging.services import conversation_for_order, conversation_mark_read
 
     request, order = context["request"], context["order"]
-    conversation = conversation_for_order(order=order)
     user = request.user
-    is_party = user.pk in (order.employer_id, order.freelancer_id)
-    if is_party:
-        conversation_mark_read(conversation=conversation, user=user)
+    if user.pk not in (order.employer_id, order.freelancer_id):
+        return {"conversation": None}  # private to the two parties; staff use the dispute thread
+    conversation = conversation_for_order(order=order)
+    conversation_mark_read(conversation=conversation, user=user)
     messages = list(messages_of(conversation))
     return {
         "request": request,
@@ -58,7 +58,7 @@ def order_conversation(context):
         "thread_messages": messages,
         "last_id": messages[-1].pk if messages else 0,
         "receipt": read_receipt(conversation, user=user),
-        "can_write": is_party,
+        "can_write": True,
         "form": MessageForm(),
     }
 
