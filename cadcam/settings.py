@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.run_payouts",
         "schedule": 5 * 60,
     },
+    "requeue-stripe-events": {
+        "task": "payouts.tasks.requeue_stripe_events",
+        "schedule": 10 * 60,
+    },
     "expire-listings": {
         "task": "listings.tasks.expire_listings",
         "schedule": 60 * 60,

@@ -21,12 +21,13 @@ from django.utils import timezone
 from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
+from cadcam.money import format_cents
 from disputes.models import Chargeback, Dispute
 from orders.models import Order
 from orders.services import order_dispute, order_refund, order_resume, order_settle
 from payouts.fees import MINIMUM_FEE_CENTS
-from payouts.gateway import GatewayError, get_gateway
-from payouts.ledger import refunded_so_far
+from payouts.gateway import CardDispute, GatewayError, get_gateway
+from payouts.ledger import ledger_record, refunded_so_far
 from payouts.models import LedgerEntry, Payout
 
 DESCRIPTION_MIN_CHARS = 20
@@ -102,10 +103,22 @@ def dispute_open(*, order: Order, by: User, reason: str, description: str, files
 
 
 def _refund(order: Order, amount_cents: int):
-    number = order.ledger.filter(kind=LedgerEntry.Kind.REFUNDED).count() + 1
+    """Refund through the gateway with the key `refund:order-<id>:<n>`. A refund the gateway
+    made but we never recorded (our transaction failed after the call) is taken over if it
+    is the same amount, and refused otherwise, so money is never refunded twice."""
+    gateway = get_gateway()
     try:
-        return get_gateway().refund(payment_id=order.payment_id, amount_cents=amount_cents,
-                                    idempotency_key=f"refund:order-{order.pk}:{number}")
+        recorded = set(order.ledger.filter(kind=LedgerEntry.Kind.REFUNDED).values_list("gateway_id", flat=True))
+        unrecorded = [refund for refund in gateway.list_refunds(order.payment_id) if refund.id not in recorded]
+        if unrecorded:
+            if unrecorded[0].amount_cents == amount_cents:
+                return unrecorded[0]
+            raise ApplicationError(
+                f"A refund of {format_cents(unrecorded[0].amount_cents)} was already made for this order at the "
+                "payment service but not recorded here. Resolve with that amount."
+            )
+        return gateway.refund(payment_id=order.payment_id, amount_cents=amount_cents,
+                              idempotency_key=f"refund:order-{order.pk}:{len(recorded) + 1}")
     except GatewayError as error:
         raise ApplicationError(f"The refund failed: {error.message} Nothing was changed; try again.") from error
 
@@ -135,8 +148,8 @@ def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refu
         # The designer must keep more than the minimum fee, or nothing would be paid out.
         most = refundable - MINIMUM_FEE_CENTS - 1
         if refund_cents is None or not 0 < refund_cents <= most:
-            raise ApplicationError(f"A partial refund must be more than $0.00 and at most "
-                                   f"${most // 100}.{most % 100:02d}; refund in full otherwise.")
+            raise ApplicationError(f"A partial refund must be more than $0.00 and at most {format_cents(most)}; "
+                                   "refund in full otherwise.")
         refund = _refund(order, refund_cents)
         order_settle(order=order, by=by, refund=refund, note=note)
         dispute.status, dispute.refunded_cents = Dispute.Status.PARTLY_REFUNDED, refund.amount_cents
@@ -160,35 +173,54 @@ def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refu
 # --- chargebacks --------------------------------------------------------------------------------------
 
 
-def chargeback_record(*, gateway_id: str, charge_id: str, payment_id: str, amount_cents: int, reason: str,
-                      status: str) -> Chargeback | None:
-    """A card dispute was opened (or changed) at the gateway: record it once, freeze the
-    order's payout if it was not transferred yet, and alert staff."""
-    captured = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CAPTURED, gateway_id=charge_id).first()
-    order_id = captured.order_id if captured else Order.objects.filter(
-        payment_id=payment_id).values_list("pk", flat=True).first() if payment_id else None
+def chargeback_record(*, dispute: CardDispute) -> Chargeback | None:
+    """A card dispute was opened or changed at the gateway (as fetched from it): record it
+    once, hold the order's payout if it was not transferred yet (or from its creation, if the
+    order is still in progress), and alert staff when it is new."""
+    captured = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CAPTURED, gateway_id=dispute.charge_id).first()
+    order_id = captured.order_id if captured else (
+        Order.objects.filter(payment_id=dispute.payment_id).values_list("pk", flat=True).first()
+        if dispute.payment_id else None
+    )
     if order_id is None:
         return None
     with transaction.atomic():
         order = _lock_order(Order(pk=order_id))
         chargeback, created = Chargeback.objects.select_for_update().get_or_create(
-            gateway_id=gateway_id,
-            defaults={"order": order, "amount_cents": amount_cents, "reason": reason, "status": status},
+            gateway_id=dispute.id,
+            defaults={"order": order, "amount_cents": dispute.amount_cents, "reason": dispute.reason,
+                      "status": dispute.status},
         )
         if not created:
-            chargeback.status = status
+            chargeback.status = dispute.status
             chargeback.save(update_fields=["status", "updated_at"])
             return chargeback
         payout = Payout.objects.select_for_update().filter(order=order).first()
         if payout and payout.status in (Payout.Status.CLEARING, Payout.Status.DUE, Payout.Status.WAITING_FOR_ACCOUNT):
             payout.status = Payout.Status.ON_HOLD
             payout.save(update_fields=["status", "updated_at"])
-            chargeback.payout_frozen = True
-            chargeback.save(update_fields=["payout_frozen"])
+        # Held now, or will be when the order completes (payout_create_for_order checks).
+        chargeback.payout_frozen = payout is None or payout.status == Payout.Status.ON_HOLD
+        chargeback.save(update_fields=["payout_frozen"])
         for email in _staff_emails():
             send_templated_email(to=email, template="dispute_staff_alert",
-                                 context={"chargeback": chargeback, "order": order, "kind": "chargeback"})
+                                 context={"chargeback": chargeback, "order": order, "kind": "chargeback",
+                                          "payout": payout})
         return chargeback
+
+
+def chargeback_funds_moved(*, dispute: CardDispute, withdrawn: bool) -> Chargeback | None:
+    """The bank took the disputed money from the platform (withdrawn), or gave it back after
+    the chargeback was won (reinstated): the ledger records it once."""
+    chargeback = chargeback_record(dispute=dispute)
+    if chargeback is None:
+        return None
+    with transaction.atomic():
+        order = _lock_order(chargeback.order)
+        kind = LedgerEntry.Kind.CHARGED_BACK if withdrawn else LedgerEntry.Kind.REINSTATED
+        ledger_record(order=order, kind=kind, amount_cents=dispute.amount_cents,
+                      gateway_id=f"{dispute.id}:{'withdrawn' if withdrawn else 'reinstated'}")
+    return chargeback
 
 
 @transaction.atomic

@@ -75,6 +75,18 @@ class Refund:
     status: str
 
 
+@dataclass(frozen=True)
+class CardDispute:
+    """A chargeback: the card holder disputed the charge with their bank."""
+
+    id: str
+    charge_id: str
+    payment_id: str
+    amount_cents: int
+    reason: str
+    status: str  # warning_needs_response, needs_response, under_review, won, lost, ...
+
+
 class GatewayError(Exception):
     """The gateway refused or failed. `message` is safe to show the customer;
     `detail` is for operators (logs, admin)."""
@@ -96,6 +108,10 @@ class PaymentGateway(Protocol):
 
     def refund(self, *, payment_id: str, amount_cents: int, idempotency_key: str) -> Refund: ...
 
+    def list_refunds(self, payment_id: str) -> list[Refund]: ...
+
+    def retrieve_card_dispute(self, dispute_id: str) -> CardDispute: ...
+
     # Connect: the freelancer's account, onboarding, transfers and bank payouts.
     def create_account(self, *, country: str, email: str, service_agreement: str, reference: str,
                        idempotency_key: str) -> ConnectedAccount: ...
@@ -110,6 +126,10 @@ class PaymentGateway(Protocol):
                         source_transaction: str, idempotency_key: str) -> Transfer: ...
 
     def retrieve_transfer(self, transfer_id: str) -> Transfer: ...
+
+    def find_transfer(self, *, transfer_group: str) -> Transfer | None: ...
+
+    def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str) -> tuple[str, ...]: ...
 
     def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout: ...
 

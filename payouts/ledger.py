@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -50,30 +50,41 @@ class Balance:
         return self.amounts[kind]
 
     @property
+    def charged_back(self) -> int:
+        """What a lost chargeback took, less what a won one gave back."""
+        return self[K.CHARGED_BACK] - self[K.REINSTATED]
+
+    @property
     def held(self) -> int:
         """What the platform still holds for the order, by the ledger."""
-        return (self[K.CAPTURED] - self[K.REFUNDED] - self[K.FEE] - self[K.TRANSFERRED] + self[K.REVERSED])
+        return (self[K.CAPTURED] - self[K.REFUNDED] - self[K.FEE] - self[K.TRANSFERRED] + self[K.REVERSED]
+                - self.charged_back)
 
 
-def expected_held(order, payout: Payout | None) -> int:
-    """What the platform should hold for this order, from its state alone."""
+def expected_held(order, payout: Payout | None, *, refunded: int = 0, charged_back: int = 0) -> int:
+    """What the platform should hold for this order, from its state alone (less what a lost
+    chargeback took: then it can be below zero, the platform's loss)."""
     from orders.models import Order
 
     S = Order.Status
+    held = 0
     if order.status in (S.ACCEPTED, S.DELIVERED, S.DISPUTED):
-        return order.total_cents - refunded_so_far(order)
-    if order.status == S.COMPLETED:
-        if payout is None:
-            return 0
+        held = order.total_cents - refunded
+    elif order.status == S.COMPLETED and payout is not None:
         if payout.status in (Payout.Status.TRANSFERRED, Payout.Status.PAID, Payout.Status.FAILED,
                              Payout.Status.REVERSED):
-            return payout.reversed_cents
-        return payout.amount_cents
-    return 0
+            held = payout.reversed_cents
+        else:
+            held = payout.amount_cents
+    return held - charged_back
 
 
 def refunded_so_far(order) -> int:
     return order.ledger.filter(kind=K.REFUNDED).aggregate(total=Sum("amount_cents"))["total"] or 0
+
+
+# A payout still clearing this long after its due date means the scheduled run is not running.
+OVERDUE_AFTER = timedelta(hours=1)
 
 
 @dataclass
@@ -81,6 +92,7 @@ class Report:
     orders: int = 0
     totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     problems: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)  # lost chargebacks: consistent, but money the platform lost
 
     @property
     def ok(self) -> bool:
@@ -100,8 +112,7 @@ def reconcile(*, now: datetime | None = None) -> Report:
         report.totals[row["kind"]] += row["total"]
     payouts = {payout.order_id: payout for payout in Payout.objects.all()}
     S = Order.Status
-    for order in Order.objects.only("pk", "status", "total_cents", "fee_cents", "net_cents", "currency",
-                                    "payout_due_at").iterator():
+    for order in Order.objects.only("pk", "status", "total_cents", "fee_cents", "net_cents", "currency").iterator():
         report.orders += 1
         balance = balances.get(order.pk, Balance())
         payout = payouts.get(order.pk)
@@ -114,7 +125,9 @@ def reconcile(*, now: datetime | None = None) -> Report:
             report.problems.append(f"{label}: captured {balance[K.CAPTURED]}, order total {order.total_cents}")
         if not captured_expected and balance[K.CAPTURED]:
             report.problems.append(f"{label}: money captured for an order that was never accepted")
-        held = expected_held(order, payout)
+        held = expected_held(order, payout, refunded=balance[K.REFUNDED], charged_back=balance.charged_back)
+        if balance.charged_back > 0:
+            report.losses.append(f"{label}: lost a chargeback of {balance.charged_back} cents")
         if balance.held != held:
             report.problems.append(
                 f"{label}: captured {balance[K.CAPTURED]} != refunded {balance[K.REFUNDED]} + fee {balance[K.FEE]}"
@@ -123,10 +136,10 @@ def reconcile(*, now: datetime | None = None) -> Report:
         if order.status == S.COMPLETED:
             if payout is None:
                 report.problems.append(f"{label}: completed without a payout record")
-            elif order.payout_due_at and order.payout_due_at <= now and not balance[K.TRANSFERRED] \
-                    and not payout.hold_reason:
-                report.problems.append(f"{label}: cleared on {order.payout_due_at:%Y-%m-%d} but not transferred, "
-                                       "and no reason is recorded")
+            elif payout.due_at <= now - OVERDUE_AFTER and not balance[K.TRANSFERRED] and (
+                    not payout.hold_reason or payout.status == Payout.Status.CLEARING):
+                report.problems.append(f"{label}: cleared on {payout.due_at:%Y-%m-%d} but not transferred, "
+                                       "and no reason is recorded (is the payouts task running?)")
             if payout and balance[K.TRANSFERRED] and balance[K.TRANSFERRED] != payout.amount_cents:
                 report.problems.append(f"{label}: transferred {balance[K.TRANSFERRED]}, payout {payout.amount_cents}")
     return report

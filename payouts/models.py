@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django_countries.fields import CountryField
 
@@ -135,7 +136,7 @@ class Payout(models.Model):
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payout")
     freelancer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
     status = models.CharField(max_length=20, choices=Status, default=Status.CLEARING, editable=False)
-    amount_cents = models.PositiveIntegerField()
+    amount_cents = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     currency = models.CharField(max_length=3)
     due_at = models.DateTimeField()
     transfer_id = models.CharField(max_length=64, blank=True)
@@ -158,6 +159,7 @@ class Payout(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(reversed_cents__lte=models.F("amount_cents")),
                                    name="payouts_reversal_within_amount"),
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="payouts_amount_positive"),
         ]
 
     def __str__(self) -> str:
@@ -193,6 +195,8 @@ class LedgerEntry(models.Model):
         TRANSFERRED = "transferred", "Transferred"  # to the freelancer's connected account
         REVERSED = "reversed", "Transfer reversed"  # taken back from the freelancer's account
         PAID_OUT = "paid_out", "Paid out"  # from the connected account to the freelancer's bank
+        CHARGED_BACK = "charged_back", "Charged back"  # the card holder's bank took the money (chargeback)
+        REINSTATED = "reinstated", "Chargeback reinstated"  # a chargeback won: the money came back
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -12,7 +12,7 @@ are reported by the gateway (webhooks, or the simulated gateway's timer) and rec
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -83,7 +83,11 @@ def _apply_account(row: PayoutAccount, account) -> PayoutAccount:
     row.requirements_pending = list(account.requirements_pending)
     row.disabled_reason = account.disabled_reason
     row.synced_at = timezone.now()
-    row.save()
+    if row.pk is None:
+        row.save()
+    else:
+        row.save(update_fields=["details_submitted", "payouts_enabled", "requirements_due", "requirements_pending",
+                                "disabled_reason", "synced_at"])
     return row
 
 
@@ -141,21 +145,32 @@ def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
 def payout_create_for_order(*, order, amount_cents: int | None = None, fee_cents: int | None = None) -> Payout:
     """Called by the order services, inside their transaction, when an order completes: the
     platform keeps its fee and the freelancer's net starts clearing."""
+    from disputes.models import Chargeback
+
     fee = order.fee_cents if fee_cents is None else fee_cents
     amount = order.net_cents if amount_cents is None else amount_cents
     ledger_record(order=order, kind=K.FEE, amount_cents=fee)
-    payout, _ = Payout.objects.get_or_create(
+    # A chargeback opened while the work went on holds the payout from the start.
+    chargebacks = Chargeback.objects.select_for_update().filter(order=order, handled_at__isnull=True)
+    held = chargebacks.exists()
+    payout, created = Payout.objects.get_or_create(
         order=order,
         defaults={"freelancer_id": order.freelancer_id, "amount_cents": amount, "currency": order.currency,
-                  "due_at": order.payout_due_at},
+                  "due_at": order.payout_due_at, "status": P.ON_HOLD if held else P.CLEARING},
     )
+    if created and held:
+        chargebacks.update(payout_frozen=True)
     return payout
 
 
-def _captured_charge(order) -> str:
+def _captured_charge(order, gateway) -> str:
+    """The charge a transfer draws on. A capture recorded with its PaymentIntent's id (the
+    gateway did not name the charge) is looked up."""
     entry = order.ledger.filter(kind=K.CAPTURED).first()
     if entry is None or not entry.gateway_id:
         raise InvalidTransition(f"Order #{order.pk} has no captured charge to pay out from.")
+    if entry.gateway_id == order.payment_id:
+        return gateway.retrieve(order.payment_id).charge_id or entry.gateway_id
     return entry.gateway_id
 
 
@@ -163,9 +178,11 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
     """Send a cleared payout to the freelancer's connected account, once.
 
     Waits (status `waiting_for_account`) while their account cannot receive payouts. A gateway
-    failure keeps the payout due, with the error recorded for staff and the next run; the
-    retry uses the same idempotency key, so at most one transfer is ever made."""
+    failure keeps the payout due, with the error recorded for staff and the next run. A retry
+    first looks for a transfer already made for the order (the idempotency key
+    `transfer:order-<id>` only protects for a day at Stripe), so at most one is ever made."""
     now = now or timezone.now()
+    event = ""
     with transaction.atomic():
         payout = Payout.objects.select_for_update().select_related("order", "freelancer").get(pk=payout.pk)
         if payout.status not in TRANSFERABLE:
@@ -177,33 +194,41 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
             if payout.status != P.WAITING_FOR_ACCOUNT:
                 payout.status = P.WAITING_FOR_ACCOUNT
                 payout.save(update_fields=["status", "updated_at"])
-                _notify(payout, "waiting_for_account")
-            return payout
-        order = payout.order
-        payout.status = P.DUE
-        payout.attempts += 1
-        try:
-            transfer = get_gateway().create_transfer(
-                amount_cents=payout.amount_cents, currency=payout.currency,
-                destination=account.gateway_account_id, transfer_group=f"order-{order.pk}",
-                source_transaction=_captured_charge(order), idempotency_key=f"transfer:order-{order.pk}",
-            )
-        except GatewayError as error:
-            payout.last_error = error.detail or error.message
-            payout.save(update_fields=["status", "attempts", "last_error", "updated_at"])
-            logger.warning("Transfer for order %s failed: %s", order.pk, payout.last_error)
-            return payout
-        if transfer.amount_cents != payout.amount_cents:
-            raise InvalidTransition(f"The gateway transferred {transfer.amount_cents} for a payout of "
-                                    f"{payout.amount_cents} (order #{order.pk}).")
-        payout.status = P.TRANSFERRED
-        payout.transfer_id = transfer.id
-        payout.transferred_at = now
-        payout.last_error = ""
-        payout.save(update_fields=["status", "attempts", "transfer_id", "transferred_at", "last_error", "updated_at"])
-        ledger_record(order=order, kind=K.TRANSFERRED, amount_cents=transfer.amount_cents, gateway_id=transfer.id)
-        _notify(payout, "transferred")
-        return payout
+                event = "waiting_for_account"
+        else:
+            event = _transfer(payout, account, now)
+    if event:
+        _notify(payout, event)
+    return payout
+
+
+def _transfer(payout: Payout, account: PayoutAccount, now: datetime) -> str:
+    order = payout.order
+    gateway = get_gateway()
+    payout.status = P.DUE
+    payout.attempts += 1
+    group = f"order-{order.pk}"
+    try:
+        transfer = gateway.find_transfer(transfer_group=group) or gateway.create_transfer(
+            amount_cents=payout.amount_cents, currency=payout.currency, destination=account.gateway_account_id,
+            transfer_group=group, source_transaction=_captured_charge(order, gateway),
+            idempotency_key=f"transfer:order-{order.pk}",
+        )
+    except GatewayError as error:
+        payout.last_error = error.detail or error.message
+        payout.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+        logger.warning("Transfer for order %s failed: %s", order.pk, payout.last_error)
+        return ""
+    if transfer.amount_cents != payout.amount_cents:
+        raise InvalidTransition(f"The gateway transferred {transfer.amount_cents} for a payout of "
+                                f"{payout.amount_cents} (order #{order.pk}).")
+    payout.status = P.TRANSFERRED
+    payout.transfer_id = transfer.id
+    payout.transferred_at = now
+    payout.last_error = ""
+    payout.save(update_fields=["status", "attempts", "transfer_id", "transferred_at", "last_error", "updated_at"])
+    ledger_record(order=order, kind=K.TRANSFERRED, amount_cents=transfer.amount_cents, gateway_id=transfer.id)
+    return "transferred"
 
 
 def payout_retry(*, payout: Payout, by: User) -> Payout:
@@ -229,13 +254,20 @@ def payouts_run(*, now: datetime | None = None) -> dict[str, int]:
         except (InvalidTransition, ApplicationError) as error:
             logger.info("Payout %s skipped: %s", pk, error)
             continue
+        except Exception:  # one broken payout must not stop the others; it is retried next run
+            logger.exception("Payout %s failed", pk)
+            counts["failed"] += 1
+            continue
         key = {P.TRANSFERRED: "transferred", P.WAITING_FOR_ACCOUNT: "waiting"}.get(payout.status, "failed")
         counts[key] += 1
     if get_gateway().name == "simulated":
         from payouts.simulated import simulated_bank_payouts_arrive
 
         for bank_payout in simulated_bank_payouts_arrive(now=now):
-            payout_bank_update(account_id=bank_payout.account_id, bank_payout_id=bank_payout.id)
+            try:
+                payout_bank_update(account_id=bank_payout.account_id, bank_payout_id=bank_payout.id)
+            except Exception:
+                logger.exception("Simulated bank payout %s not recorded", bank_payout.id)
     return counts
 
 
@@ -245,33 +277,32 @@ def payouts_transfer_waiting(*, user_id: int) -> int:
     now = timezone.now()
     for pk in Payout.objects.filter(freelancer_id=user_id, status=P.WAITING_FOR_ACCOUNT,
                                     due_at__lte=now).values_list("pk", flat=True):
-        if payout_transfer(payout=Payout(pk=pk), now=now).status == P.TRANSFERRED:
-            sent += 1
+        try:
+            if payout_transfer(payout=Payout(pk=pk), now=now).status == P.TRANSFERRED:
+                sent += 1
+        except (InvalidTransition, ApplicationError) as error:  # e.g. the scheduled run sent it meanwhile
+            logger.info("Payout %s skipped: %s", pk, error)
     return sent
 
 
 def payout_bank_update(*, account_id: str, bank_payout_id: str) -> list[Payout]:
     """A bank payout of a connected account was paid or failed. The payout is fetched anew
-    from the gateway, so its current state counts, not the order events arrived in.
-
-    A bank payout carries the account's balance, not one order: it settles every payout
-    transferred to that account before it was created and not yet paid."""
+    from the gateway, so its current state counts, not the order events arrived in; so are
+    the transfers it carried, and only their payouts change. A payout that failed before is
+    settled by the later bank payout that carries its money (Stripe makes a new one)."""
     row = PayoutAccount.objects.filter(gateway_account_id=account_id).first()
     if row is None:
         logger.warning("Bank payout %s for unknown account %s", bank_payout_id, account_id)
         return []
-    bank_payout = _gateway(lambda gateway: gateway.retrieve_bank_payout(account_id=account_id,
-                                                                        payout_id=bank_payout_id))
+    bank_payout = _gateway(lambda g: g.retrieve_bank_payout(account_id=account_id, payout_id=bank_payout_id))
     if bank_payout.status not in (BANK_PAID, BANK_FAILED):
         return []
-    created = datetime.fromtimestamp(bank_payout.created, tz=UTC)
-    changed = []
+    transfer_ids = _gateway(lambda g: g.bank_payout_transfer_ids(account_id=account_id, payout_id=bank_payout_id))
+    changed, failed = [], []
     with transaction.atomic():
         payouts = Payout.objects.select_for_update().select_related("order", "freelancer").filter(
-            freelancer_id=row.user_id, transferred_at__lte=created,
-        ).filter(
-            # Not yet settled, or settled by this very bank payout (a later state of it).
-            status__in=[P.TRANSFERRED, P.FAILED, P.PAID], bank_payout_id__in=["", bank_payout.id],
+            freelancer_id=row.user_id, transfer_id__in=transfer_ids,
+            status__in=[P.TRANSFERRED, P.FAILED, P.PAID],
         ).order_by("pk")
         for payout in payouts:
             if bank_payout.status == BANK_PAID and payout.status != P.PAID:
@@ -280,15 +311,17 @@ def payout_bank_update(*, account_id: str, bank_payout_id: str) -> list[Payout]:
                 payout.failure_message = ""
                 ledger_record(order=payout.order, kind=K.PAID_OUT, gateway_id=bank_payout.id,
                               amount_cents=payout.amount_cents - payout.reversed_cents)
-            elif bank_payout.status == BANK_FAILED and payout.status != P.FAILED:
+            elif bank_payout.status == BANK_FAILED and payout.status == P.TRANSFERRED:
                 payout.status = P.FAILED
                 payout.failure_message = bank_payout.failure_message or "Your bank refused the payout."
-                _notify(payout, "failed")
+                failed.append(payout)
             else:
                 continue
             payout.bank_payout_id = bank_payout.id
             payout.save(update_fields=["status", "paid_at", "failure_message", "bank_payout_id", "updated_at"])
             changed.append(payout)
+    if failed:  # one e-mail per bank payout, naming its orders
+        _notify(failed[0], "failed", payouts=failed)
     return changed
 
 

@@ -12,7 +12,16 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from payouts.gateway import BankPayout, ConnectedAccount, GatewayError, Payment, PaymentStatus, Refund, Transfer
+from payouts.gateway import (
+    BankPayout,
+    CardDispute,
+    ConnectedAccount,
+    GatewayError,
+    Payment,
+    PaymentStatus,
+    Refund,
+    Transfer,
+)
 from payouts.models import SimulatedAccount, SimulatedOperation, SimulatedPayment, SimulatedTransfer
 
 PREFIX = "sim_pi_"
@@ -137,6 +146,10 @@ class SimulatedGateway:
     def refund(self, *, payment_id: str, amount_cents: int, idempotency_key: str) -> Refund:
         row = _lock(payment_id)
         done = SimulatedOperation.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None and done.operation != f"refund:{amount_cents}":
+            # As Stripe does: a key used again with other parameters is an error, not a replay.
+            raise GatewayError("The payment could not be refunded.",
+                               detail="idempotency key reused with another amount")
         if done is None:
             if row.status != PaymentStatus.SUCCEEDED:
                 raise GatewayError("The payment could not be refunded.", detail=f"refund of a {row.status} payment")
@@ -150,6 +163,15 @@ class SimulatedGateway:
                 status_after="succeeded",
             )
         return Refund(id=f"sim_re_{done.pk}", amount_cents=int(done.operation.split(":")[1]), status="succeeded")
+
+    def list_refunds(self, payment_id: str) -> list[Refund]:
+        operations = SimulatedOperation.objects.filter(payment_id=_pk(payment_id, PREFIX),
+                                                       operation__startswith="refund:").order_by("pk")
+        return [Refund(id=f"sim_re_{op.pk}", amount_cents=int(op.operation.split(":")[1]), status="succeeded")
+                for op in operations]
+
+    def retrieve_card_dispute(self, dispute_id: str) -> CardDispute:
+        raise GatewayError(NOT_FOUND, detail="the simulated gateway has no card disputes")
 
     # --- Connect -----------------------------------------------------------------------------------------
 
@@ -202,6 +224,13 @@ class SimulatedGateway:
         if row is None:
             raise GatewayError(NOT_FOUND, detail=f"no simulated transfer {transfer_id}")
         return _as_transfer(row)
+
+    def find_transfer(self, *, transfer_group: str) -> Transfer | None:
+        row = SimulatedTransfer.objects.select_related("account").filter(transfer_group=transfer_group).first()
+        return _as_transfer(row) if row else None
+
+    def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str) -> tuple[str, ...]:
+        return (TRANSFER_PREFIX + str(_pk(payout_id, BANK_PAYOUT_PREFIX)),)  # one bank payout per transfer here
 
     def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout:
         row = SimulatedTransfer.objects.select_related("account").filter(

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from payouts.gateway import (
     BankPayout,
+    CardDispute,
     ConnectedAccount,
     GatewayError,
     Payment,
@@ -127,6 +128,18 @@ class StripeGateway:
         )
         return Refund(id=refund.id, amount_cents=refund.amount, status=refund.status)
 
+    def list_refunds(self, payment_id: str) -> list[Refund]:
+        page = self._call(lambda: self.client.v1.refunds.list(params={"payment_intent": payment_id, "limit": 100}))
+        return [Refund(id=refund.id, amount_cents=refund.amount, status=refund.status) for refund in page.data]
+
+    def retrieve_card_dispute(self, dispute_id: str) -> CardDispute:
+        dispute = self._call(lambda: self.client.v1.disputes.retrieve(dispute_id))
+        return CardDispute(
+            id=dispute.id, charge_id=_id_of(getattr(dispute, "charge", None)),
+            payment_id=_id_of(getattr(dispute, "payment_intent", None)), amount_cents=dispute.amount,
+            reason=getattr(dispute, "reason", None) or "", status=dispute.status,
+        )
+
     # --- Connect -----------------------------------------------------------------------------------------
 
     def create_account(self, *, country: str, email: str, service_agreement: str, reference: str,
@@ -191,6 +204,28 @@ class StripeGateway:
 
     def retrieve_transfer(self, transfer_id: str) -> Transfer:
         return _transfer(self._call(lambda: self.client.v1.transfers.retrieve(transfer_id)))
+
+    def find_transfer(self, *, transfer_group: str) -> Transfer | None:
+        """A transfer already made for this group: Stripe keeps idempotency keys for a day
+        only, so a retry days later looks for the transfer before making one."""
+        page = self._call(lambda: self.client.v1.transfers.list(params={"transfer_group": transfer_group, "limit": 1}))
+        return _transfer(page.data[0]) if page.data else None
+
+    def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str) -> tuple[str, ...]:
+        """The transfers a bank payout carried: the payout's balance transactions on the
+        connected account are the payments our transfers created there (their source_transfer)."""
+        params = {"payout": payout_id, "type": "payment", "limit": 100, "expand": ["data.source"]}
+        page = self._call(lambda: self.client.v1.balance_transactions.list(
+            params=params, options={"stripe_account": account_id}))
+        ids = []
+        for item in page.auto_paging_iter():
+            source = getattr(item, "source", None)
+            if not source or isinstance(source, str):
+                continue
+            transfer = _id_of(getattr(source, "source_transfer", None))
+            if transfer:
+                ids.append(transfer)
+        return tuple(ids)
 
     def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout:
         payout = self._call(

@@ -9,6 +9,7 @@ late and out-of-order events all end in the object's current state. Unknown type
 stored and marked ignored."""
 
 import logging
+from datetime import timedelta
 
 import stripe
 from django.conf import settings
@@ -67,44 +68,86 @@ def _bank_payout(event: dict) -> str:
     return f"{len(changed)} payout(s) updated"
 
 
+def _fetched_card_dispute(event: dict):
+    from payouts.services import _gateway
+
+    return _gateway(lambda gateway: gateway.retrieve_card_dispute(event["data"]["object"]["id"]))
+
+
 def _chargeback(event: dict) -> str:
     from disputes.services import chargeback_record
 
-    dispute = event["data"]["object"]
-    chargeback = chargeback_record(
-        gateway_id=dispute["id"], charge_id=dispute.get("charge") or "", payment_id=dispute.get("payment_intent") or "",
-        amount_cents=dispute.get("amount") or 0, reason=dispute.get("reason") or "", status=dispute.get("status") or "",
-    )
+    dispute = _fetched_card_dispute(event)
+    chargeback = chargeback_record(dispute=dispute)
     if chargeback is None:
-        return f"no order has charge {dispute.get('charge')}"
+        return f"no order has charge {dispute.charge_id}"
     return f"order #{chargeback.order_id}: chargeback {chargeback.status}" + (
-        ", payout frozen" if chargeback.payout_frozen else "")
+        ", payout held" if chargeback.payout_frozen else "")
 
 
+def _chargeback_funds(event: dict) -> str:
+    from disputes.services import chargeback_funds_moved
+
+    withdrawn = event["type"] == "charge.dispute.funds_withdrawn"
+    chargeback = chargeback_funds_moved(dispute=_fetched_card_dispute(event), withdrawn=withdrawn)
+    if chargeback is None:
+        return "no order has this charge"
+    return f"order #{chargeback.order_id}: funds {'withdrawn' if withdrawn else 'reinstated'}"
+
+
+# Which events each endpoint handles; any other type is stored and marked ignored.
 HANDLERS = {
-    "payment_intent.amount_capturable_updated": _payment_authorized,
-    "account.updated": _account_updated,
-    "transfer.reversed": _transfer_reversed,
-    "payout.paid": _bank_payout,
-    "payout.failed": _bank_payout,
-    "charge.dispute.created": _chargeback,
-    "charge.dispute.updated": _chargeback,
-    "charge.dispute.closed": _chargeback,
+    PLATFORM: {
+        "payment_intent.amount_capturable_updated": _payment_authorized,
+        "transfer.reversed": _transfer_reversed,
+        "charge.dispute.created": _chargeback,
+        "charge.dispute.updated": _chargeback,
+        "charge.dispute.closed": _chargeback,
+        "charge.dispute.funds_withdrawn": _chargeback_funds,
+        "charge.dispute.funds_reinstated": _chargeback_funds,
+    },
+    CONNECT: {
+        "account.updated": _account_updated,
+        "payout.paid": _bank_payout,
+        "payout.failed": _bank_payout,
+    },
 }
 
 
 def stripe_event_process(*, event_pk: int) -> str:
-    """Process a stored event once. A gateway failure rolls back and raises, so the task is
-    retried; the event stays unprocessed until then."""
+    """Process a stored event once. A failure rolls back and raises, so the task is retried;
+    the event stays unprocessed until then (`stripe_event_failed` notes why, for staff)."""
     with transaction.atomic():
         event = StripeEvent.objects.select_for_update().get(pk=event_pk)
         if event.processed_at:
             return event.outcome
-        handler = HANDLERS.get(event.type)
+        handler = HANDLERS.get(event.endpoint, {}).get(event.type)
         event.outcome = (handler(event.payload) if handler else "ignored: unknown type")[:200]
         event.processed_at = timezone.now()
         event.save(update_fields=["outcome", "processed_at"])
         return event.outcome
+
+
+def stripe_event_failed(*, event_pk: int, error: str) -> None:
+    StripeEvent.objects.filter(pk=event_pk, processed_at__isnull=True).update(outcome=f"failed: {error}"[:200])
+
+
+def stripe_events_requeue(*, older_than=timedelta(minutes=5)) -> int:
+    """Queue again the events not processed yet (the queue was down, or every retry failed)."""
+    from payouts.tasks import process_stripe_event
+
+    stale = StripeEvent.objects.filter(processed_at__isnull=True, received_at__lte=timezone.now() - older_than)
+    ids = list(stale.values_list("pk", flat=True)[:500])
+    for pk in ids:
+        process_stripe_event.delay(pk)
+    return len(ids)
+
+
+def _queue(event_pk: int) -> None:
+    from payouts.tasks import process_stripe_event
+
+    # robust: a broker outage must not turn into an error answer; the requeue job picks it up.
+    transaction.on_commit(lambda: process_stripe_event.delay(event_pk), robust=True)
 
 
 def _receive(request, *, secret: str, endpoint: str):
@@ -121,10 +164,12 @@ def _receive(request, *, secret: str, endpoint: str):
                 event_id=payload["id"], type=payload["type"], endpoint=endpoint,
                 account=payload.get("account") or "", payload=payload,
             )
-            from payouts.tasks import process_stripe_event
-
-            transaction.on_commit(lambda: process_stripe_event.delay(stored.pk))
+            _queue(stored.pk)
     except IntegrityError:
+        # Stripe sends it again: if we never got to process it, try now.
+        waiting = StripeEvent.objects.filter(event_id=payload["id"], processed_at__isnull=True).first()
+        if waiting:
+            _queue(waiting.pk)
         return HttpResponse("Already received.")
     return HttpResponse("OK")
 

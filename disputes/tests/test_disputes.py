@@ -30,6 +30,13 @@ S = Order.Status
 K = LedgerEntry.Kind
 
 
+def card_dispute(charge_id: str, *, status: str = "needs_response", amount: int = 8500):
+    from payouts.gateway import CardDispute
+
+    return CardDispute(id="dp_1", charge_id=charge_id, payment_id="", amount_cents=amount, reason="fraudulent",
+                       status=status)
+
+
 def on_commit():
     return TestCase.captureOnCommitCallbacks(execute=True)
 
@@ -227,6 +234,22 @@ def test_resolutions_need_staff_a_note_and_an_open_dispute(staff):
     assert LedgerEntry.objects.filter(kind=K.REFUNDED).count() == 1
 
 
+def test_a_refund_made_but_not_recorded_is_taken_over_not_repeated(staff, monkeypatch):
+    from payouts.simulated import SimulatedGateway
+
+    order = make_accepted()
+    dispute = open_dispute(order)
+    # The gateway refunded, then our transaction failed: the refund exists only at the gateway.
+    SimulatedGateway().refund(payment_id=order.payment_id, amount_cents=500,
+                              idempotency_key=f"refund:order-{order.pk}:1")
+    with pytest.raises(ApplicationError, match=r"A refund of \$5.00 was already made"):
+        dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.PARTIAL_REFUND, refund_cents=700, note="x")
+    dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.PARTIAL_REFUND, refund_cents=500, note="Half.")
+    assert SimulatedPayment.objects.get().refunded_cents == 500  # once
+    assert order.ledger.get(kind=K.REFUNDED).amount_cents == 500
+    assert reconcile().ok
+
+
 def test_a_failing_refund_changes_nothing_and_a_retry_uses_the_same_key(staff, monkeypatch):
     from payouts.gateway import GatewayError
     from payouts.simulated import SimulatedGateway
@@ -311,10 +334,8 @@ def test_a_chargeback_freezes_an_untransferred_payout_and_alerts_staff(staff):
     order = make_completed_order()
     charge = order.ledger.get(kind=K.CAPTURED).gateway_id
     with on_commit():
-        chargeback = chargeback_record(gateway_id="dp_1", charge_id=charge, payment_id="", amount_cents=8500,
-                                       reason="fraudulent", status="needs_response")
-        chargeback_record(gateway_id="dp_1", charge_id=charge, payment_id="", amount_cents=8500,
-                          reason="fraudulent", status="needs_response")  # repeated event
+        chargeback = chargeback_record(dispute=card_dispute(charge))
+        chargeback_record(dispute=card_dispute(charge))  # a repeated event
     assert Chargeback.objects.count() == 1 and chargeback.payout_frozen
     payout = Payout.objects.get(order=order)
     assert payout.status == Payout.Status.ON_HOLD
@@ -335,5 +356,43 @@ def test_a_chargeback_freezes_an_untransferred_payout_and_alerts_staff(staff):
 
 
 def test_a_chargeback_on_an_unknown_charge_is_ignored():
-    assert chargeback_record(gateway_id="dp_x", charge_id="ch_nobody", payment_id="", amount_cents=1, reason="",
-                             status="needs_response") is None
+    assert chargeback_record(dispute=card_dispute("ch_nobody")) is None
+
+
+def test_a_chargeback_on_an_order_in_progress_holds_its_payout_when_it_completes(staff):
+    from orders.services import order_complete
+
+    order = make_delivered()
+    chargeback = chargeback_record(dispute=card_dispute(order.ledger.get(kind=K.CAPTURED).gateway_id))
+    assert chargeback.payout_frozen
+    order_complete(order=order, by=order.employer)
+    payout = Payout.objects.get(order=order)
+    assert payout.status == Payout.Status.ON_HOLD
+    with time_machine.travel(payout.due_at + dt.timedelta(hours=2)):
+        connect_payouts(order.freelancer)
+        payouts_run()
+        assert Payout.objects.get(order=order).status == Payout.Status.ON_HOLD
+        assert reconcile().ok
+
+
+def test_a_lost_chargeback_is_in_the_ledger_and_reported_as_a_loss(staff):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from disputes.services import chargeback_funds_moved
+
+    order = make_completed_order()
+    charge = order.ledger.get(kind=K.CAPTURED).gateway_id
+    lost = card_dispute(charge, status="lost", amount=order.total_cents)
+    chargeback_funds_moved(dispute=lost, withdrawn=True)
+    chargeback_funds_moved(dispute=lost, withdrawn=True)  # a repeated event
+    assert order.ledger.get(kind=K.CHARGED_BACK).amount_cents == order.total_cents
+    report = reconcile()
+    assert report.ok and [loss for loss in report.losses if f"#{order.pk}" in loss]
+    out = StringIO()
+    call_command("reconcile", stdout=out)
+    assert "lost a chargeback" in out.getvalue()
+
+    chargeback_funds_moved(dispute=card_dispute(charge, status="won", amount=order.total_cents), withdrawn=False)
+    assert reconcile().losses == []

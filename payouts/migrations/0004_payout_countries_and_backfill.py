@@ -23,7 +23,8 @@ def seed(apps, schema_editor):
     Order = apps.get_model("orders", "Order")
     LedgerEntry = apps.get_model("payouts", "LedgerEntry")
     Payout = apps.get_model("payouts", "Payout")
-    for order in Order.objects.exclude(status__in=["pending_payment"]).iterator():
+    # Orders dropped before anyone paid were never authorized: nothing to record.
+    for order in Order.objects.filter(authorized_at__isnull=False).iterator():
         if order.ledger.exists():
             continue
         LedgerEntry.objects.create(order=order, kind="authorized", amount_cents=order.total_cents,
@@ -31,6 +32,7 @@ def seed(apps, schema_editor):
         if order.status not in CAPTURED_STATES:
             continue
         # The simulated gateway names a payment's charge after it; a transfer draws on the charge.
+        # For Stripe the PaymentIntent id is kept: payouts look its charge up when they transfer.
         charge = order.payment_id.replace("sim_pi_", "sim_ch_", 1)
         LedgerEntry.objects.create(order=order, kind="captured", amount_cents=order.total_cents,
                                    currency=order.currency, gateway_id=charge, note="backfilled")

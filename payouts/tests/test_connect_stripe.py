@@ -35,7 +35,18 @@ def stripe_api(settings):
     settings.STRIPE_WEBHOOK_SECRET = PLATFORM_SECRET
     settings.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_SECRET
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        # No transfer made yet for any order (payout_transfer looks before it makes one).
+        rsps.get(f"{API}/transfers", json=stripe_list("/v1/transfers"))
+        # What a bank payout carried: the payment our transfer tr_1 made on the connected account.
+        rsps.get(f"{API}/balance_transactions", json=stripe_list("/v1/balance_transactions", [
+            {"id": "txn_1", "object": "balance_transaction", "type": "payment",
+             "source": {"id": "py_1", "object": "charge", "source_transfer": "tr_1"}},
+        ]))
         yield rsps
+
+
+def stripe_list(url: str, data=()) -> dict:
+    return {"object": "list", "url": url, "has_more": False, "data": list(data)}
 
 
 def form(call) -> dict:
@@ -262,16 +273,82 @@ def test_payout_paid_twice_and_a_late_failed_event_leave_one_paid_record(stripe_
     assert reconcile().ok
 
 
-def test_a_failed_bank_payout_is_recorded_and_paid_once_fixed(stripe_api, client, transferred):
+def test_a_failed_bank_payout_is_recorded_and_paid_by_the_next_payout(stripe_api, client, transferred):
     stripe_api.get(f"{API}/payouts/po_1", json=bank_payout("failed", failure_message="The account was closed."))
     deliver(client, event("evt_failed", "payout.failed", bank_payout("failed"), account="acct_1"))
     payout = Payout.objects.get()
     assert (payout.status, payout.failure_message) == (P.FAILED, "The account was closed.")
 
-    stripe_api.upsert(responses.GET, f"{API}/payouts/po_1", json=bank_payout("paid"))
-    deliver(client, event("evt_paid", "payout.paid", bank_payout("paid"), account="acct_1"))
+    # The designer fixes their bank details; Stripe pays the returned money in a new payout.
+    stripe_api.get(f"{API}/payouts/po_2", json={**bank_payout("paid"), "id": "po_2"})
+    deliver(client, event("evt_paid", "payout.paid", {**bank_payout("paid"), "id": "po_2"}, account="acct_1"))
     payout.refresh_from_db()
-    assert payout.status == P.PAID
+    assert (payout.status, payout.bank_payout_id) == (P.PAID, "po_2")
+    listed = [c for c in stripe_api.calls if "/balance_transactions" in c.request.url]
+    assert "payout=po_2" in listed[-1].request.url and listed[-1].request.headers["Stripe-Account"] == "acct_1"
+
+
+def test_a_bank_payout_settles_only_the_transfers_it_carried(stripe_api, client, transferred):
+    stripe_api.upsert(responses.GET, f"{API}/balance_transactions", json=stripe_list("/v1/balance_transactions", [
+        {"id": "txn_9", "object": "balance_transaction", "type": "payment",
+         "source": {"id": "py_9", "object": "charge", "source_transfer": "tr_other"}},
+    ]))
+    stripe_api.get(f"{API}/payouts/po_1", json=bank_payout("paid"))
+    deliver(client, event("evt_paid", "payout.paid", bank_payout("paid"), account="acct_1"))
+    assert Payout.objects.get().status == P.TRANSFERRED
+    assert StripeEvent.objects.get(event_id="evt_paid").outcome == "0 payout(s) updated"
+
+
+def test_a_transfer_already_made_is_taken_over_not_made_again(stripe_api):
+    order = completed_order(stripe_api)
+    stripe_api.post(f"{API}/accounts", json=account_json(submitted=True, enabled=True))
+    payout_account_start(user=order.freelancer, country="DE")
+    made = {"id": "tr_7", "object": "transfer", "amount": order.net_cents, "currency": "usd",
+            "destination": "acct_1", "amount_reversed": 0}
+    stripe_api.upsert(responses.GET, f"{API}/transfers", json=stripe_list("/v1/transfers", [made]))
+    with time_machine.travel(order.payout_due_at + timedelta(minutes=1)):
+        payouts_run()
+    assert not [c for c in stripe_api.calls if c.request.method == "POST" and c.request.url.endswith("/transfers")]
+    listed = [c for c in stripe_api.calls if c.request.method == "GET" and "/transfers?" in c.request.url]
+    assert f"transfer_group=order-{order.pk}" in listed[0].request.url
+    assert Payout.objects.get().transfer_id == "tr_7"
+    assert reconcile().ok
+
+
+def test_a_redelivered_event_that_was_never_processed_is_queued_again(stripe_api, client, monkeypatch):
+    from payouts.tasks import process_stripe_event
+
+    queued = []
+    monkeypatch.setattr(process_stripe_event, "delay", queued.append)
+    payload = event("evt_1", "customer.created", {"id": "cus_1"})
+    deliver(client, payload)
+    deliver(client, payload)  # Stripe retries: we never processed it, so it goes to the queue again
+    stored = StripeEvent.objects.get()
+    assert queued == [stored.pk, stored.pk]
+    monkeypatch.undo()
+    deliver(client, payload)
+    deliver(client, payload)  # processed now: not queued again
+    stored.refresh_from_db()
+    assert stored.processed_at is not None and StripeEvent.objects.count() == 1
+
+
+def test_each_endpoint_handles_only_its_own_event_types(stripe_api, client, transferred):
+    stripe_api.get(f"{API}/payouts/po_1", json=bank_payout("paid"))
+    deliver(client, event("evt_wrong", "payout.paid", bank_payout("paid"), account="acct_1"), connect=False)
+    assert StripeEvent.objects.get(event_id="evt_wrong").outcome == "ignored: unknown type"
+    assert Payout.objects.get().status == P.TRANSFERRED
+
+
+def test_chargeback_events_are_fetched_anew(stripe_api, client, transferred):
+    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_1", "payment_intent": "pi_1", "amount": 1000,
+               "reason": "fraudulent", "status": "won"}
+    stripe_api.get(f"{API}/disputes/dp_1", json=dispute)
+    # A late "created" event says needs_response; the dispute fetched says won.
+    deliver(client, event("evt_cb", "charge.dispute.created", {**dispute, "status": "needs_response"}),
+            connect=False)
+    from disputes.models import Chargeback
+
+    assert Chargeback.objects.get().status == "won"
 
 
 def test_transfer_reversed_is_recorded_once_and_reconciles(stripe_api, client, transferred):

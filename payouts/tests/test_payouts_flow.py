@@ -281,12 +281,43 @@ def test_a_failed_bank_payout_e_mails_the_freelancer_and_shows_what_to_fix(clien
     failed = BankPayout(id="po_1", account_id=order.freelancer.payout_account.gateway_account_id, status="failed",
                         amount_cents=payout.amount_cents, currency="USD",
                         created=int((timezone.now() + timedelta(days=9)).timestamp()), failure_message=gateway_failure)
-    with mock.patch("payouts.simulated.SimulatedGateway.retrieve_bank_payout", return_value=failed), on_commit():
+    carried = (payout.transfer_id,)
+    with mock.patch("payouts.simulated.SimulatedGateway.retrieve_bank_payout", return_value=failed), \
+            mock.patch("payouts.simulated.SimulatedGateway.bank_payout_transfer_ids", return_value=carried), \
+            on_commit():
         payout_bank_update(account_id=failed.account_id, bank_payout_id="po_1")
         payout_bank_update(account_id=failed.account_id, bank_payout_id="po_1")  # a repeated event
     payout.refresh_from_db()
     assert (payout.status, payout.failure_message) == (P.FAILED, gateway_failure)
     failures = [message for message in mail.outbox if "refused a payout" in message.subject]
+    assert f"order #{order.pk}" in failures[0].body
     assert len(failures) == 1
     assert gateway_failure in failures[0].body
+    assert reconcile().ok
+
+
+def test_reconcile_flags_a_payout_still_clearing_long_after_its_date():
+    order = make_completed_order()
+    assert reconcile(now=order.payout_due_at + timedelta(minutes=30)).ok  # the run may not have come yet
+    report = reconcile(now=order.payout_due_at + timedelta(days=2))
+    assert [problem for problem in report.problems if "is the payouts task running" in problem]
+
+
+def test_a_bank_payout_settles_only_the_transfer_it_carried():
+    from orders.models import Order
+
+    first, second = make_completed_order(), make_completed_order()
+    # The same designer; the second order clears a day later.
+    Order.objects.filter(pk=second.pk).update(freelancer=first.freelancer)
+    later = first.payout_due_at + timedelta(days=1)
+    Payout.objects.filter(order=second).update(freelancer=first.freelancer, due_at=later)
+    connect_payouts(first.freelancer)
+    for moment in (first.payout_due_at, later):
+        with time_machine.travel(moment + timedelta(minutes=1)):
+            payouts_run()
+    with time_machine.travel(first.payout_due_at + SIMULATED_BANK_PAYOUT_DELAY + timedelta(minutes=2)):
+        payouts_run()  # the first transfer reaches the bank; the second, made later, not yet
+    assert Payout.objects.get(order=first).status == P.PAID
+    assert Payout.objects.get(order=second).status == P.TRANSFERRED
+    assert LedgerEntry.objects.filter(kind=K.PAID_OUT).count() == 1
     assert reconcile().ok

@@ -15,6 +15,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Orders checked: {report.orders}")
         for kind, label in LedgerEntry.Kind.choices:
             self.stdout.write(f"  {label + ':':<20} {format_cents(report.totals.get(kind, 0))}")
+        for loss in report.losses:
+            self.stdout.write(self.style.WARNING(f"  {loss}"))
         if report.ok:
             self.stdout.write(self.style.SUCCESS("Every order reconciles."))
             return
