@@ -9,6 +9,7 @@ e-mails) gets its HTML part by placing that text in the HTML layout.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +49,8 @@ def send_templated_email(*, to: str | list[str], template: str, context: dict[st
     The .txt and .html templates extend emails/base.txt and emails/base.html."""
     site_url = f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{settings.SITE_DOMAIN}"
     context = {**context, "site_url": site_url}
-    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    # A subject is a plain-text header: undo the HTML escaping templates apply ("O'Brien", "A & B").
+    subject = " ".join(html.unescape(render_to_string(f"emails/{template}_subject.txt", context)).split())
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject
     context["subject"] = subject
     message = EmailMultiAlternatives(

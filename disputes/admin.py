@@ -31,7 +31,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class DisputeAdmin(ReadOnlyAdmin):
     """Open disputes first, oldest first; the change page has the decision form."""
 
-    list_display = ["id", "order", "opened_by", "reason", "status", "opened_at", "refunded"]
+    list_display = ["id", "order", "opened_by", "reason", "status", "opened_at", "last_message", "waiting_for_staff",
+                    "refunded"]
     list_filter = ["status", "reason"]
     search_fields = ["=id", "=order__id", "opened_by__email", "order__freelancer__email"]
     list_select_related = ["order", "opened_by"]
@@ -39,12 +40,30 @@ class DisputeAdmin(ReadOnlyAdmin):
     extra_readonly = ("order_link", "thread_link")
 
     def get_queryset(self, request):
-        from django.db.models import Case, IntegerField, Value, When
+        from django.db.models import Case, CharField, IntegerField, OuterRef, Subquery, Value, When
+        from django.db.models.functions import Cast, Concat
 
+        from messaging.models import Message
+
+        # The dispute thread's newest message: staff see at a glance where the parties wrote last.
+        last = Message.objects.filter(
+            conversation__key=Concat(Value("dispute:"), Cast(OuterRef("pk"), CharField()))
+        ).order_by("-pk")
         return super().get_queryset(request).annotate(
             open_first=Case(When(status=Dispute.Status.OPEN, then=Value(0)), default=Value(1),
-                            output_field=IntegerField())
+                            output_field=IntegerField()),
+            last_message_at=Subquery(last.values("created_at")[:1]),
+            last_by_staff=Subquery(last.values("sender__is_staff")[:1]),
         ).order_by("open_first", "opened_at")
+
+    @admin.display(description="last message", ordering="last_message_at")
+    def last_message(self, obj):
+        return obj.last_message_at or "—"
+
+    @admin.display(description="waiting for staff", boolean=True)
+    def waiting_for_staff(self, obj):
+        """Open, and the last word in its thread is a party's."""
+        return obj.is_open and obj.last_by_staff is False
 
     @admin.display(description="refunded", ordering="refunded_cents")
     def refunded(self, obj):

@@ -17,6 +17,14 @@ class DisputeForm(forms.Form):
     files = case_files_field(required=False, label="Files that show the problem (optional)")
     hide_patient_data = hide_patient_data_field()
 
+    def clean_files(self):
+        from messaging.services import MAX_FILES_PER_MESSAGE
+
+        files = self.cleaned_data["files"]
+        if len(files) > MAX_FILES_PER_MESSAGE:
+            raise forms.ValidationError(f"Attach at most {MAX_FILES_PER_MESSAGE} files.")
+        return files
+
 
 class ResolutionForm(forms.Form):
     """Staff's decision in admin; disputes.services.dispute_resolve checks it again."""

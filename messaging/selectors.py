@@ -136,7 +136,7 @@ def inbox_of(user, *, query: str = "") -> QuerySet[Conversation]:
             last_body=Subquery(last.values("body")[:1]),
             last_sender_id=Subquery(last.values("sender_id")[:1]),
         )
-        .select_related("listing", "order")
+        .select_related("listing", "order", "started_by__profile")
         .prefetch_related("participants__user__profile")
         .order_by(F("last_message_at").desc(nulls_last=True), "-pk")
     )

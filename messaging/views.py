@@ -22,7 +22,7 @@ from messaging.models import Conversation
 
 K = Conversation.Kind
 # Types a browser shows in a page or the 3D viewer loads; everything else always downloads.
-INLINE_EXTENSIONS = {"jpg", "jpeg", "png", "pdf", "stl", "ply", "obj"}
+INLINE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "pdf", "stl", "ply", "obj"}
 
 
 # htmx stops polling an element when the answer has this status.

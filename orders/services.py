@@ -384,5 +384,6 @@ def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, not
         raise InvalidTransition(f"A disputed order cannot return to {back_to}.")
     _transition(order, action, by=by, note=note)
     order.auto_complete_at = order.auto_complete_at + paused
-    order.save(update_fields=["status", "auto_complete_at"])
+    order.complete_reminder_sent_at = None  # the client is reminded again before the new date
+    order.save(update_fields=["status", "auto_complete_at", "complete_reminder_sent_at"])
     return order

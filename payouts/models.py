@@ -89,6 +89,7 @@ class PayoutAccount(models.Model):
     Its fields mirror the gateway's account and are only written by the payouts services."""
 
     class State(models.TextChoices):
+        REJECTED = "rejected", "Rejected by Stripe"
         DETAILS_NEEDED = "details_needed", "Details needed"
         PENDING_VERIFICATION = "pending_verification", "Pending verification"
         ENABLED = "enabled", "Payouts enabled"
@@ -110,6 +111,8 @@ class PayoutAccount(models.Model):
 
     @property
     def state(self) -> str:
+        if self.disabled_reason.startswith("rejected"):
+            return self.State.REJECTED
         if self.payouts_enabled:
             return self.State.ENABLED
         if not self.details_submitted or self.requirements_due:

@@ -64,6 +64,7 @@ class EarningsSummary:
     transferred_cents: int = 0  # in the freelancer's Stripe balance, on the way to the bank
     paid_cents: int = 0  # arrived at the bank
     failed_cents: int = 0  # the bank refused the payout; the details must be fixed
+    on_hold_cents: int = 0  # held while the client's card dispute (chargeback) is open
     earned_cents: int = 0  # all payouts of completed orders, less reversals
     gross_cents: int = 0  # what clients paid for the completed orders
     fees_cents: int = 0  # the platform fees kept on completed orders (ledger)
@@ -93,6 +94,7 @@ def earnings_summary(user, *, tz: tzinfo | None = None) -> EarningsSummary:
         transferred_cents=_sum(kept, status=P.TRANSFERRED),
         paid_cents=_sum(kept, status=P.PAID),
         failed_cents=_sum(kept, status=P.FAILED),
+        on_hold_cents=_sum("amount_cents", status=P.ON_HOLD),
         earned_cents=_sum(kept),
     )
     fees = LedgerEntry.objects.filter(order__freelancer=user).aggregate(fees_cents=_sum("amount_cents", kind=K.FEE))
@@ -249,10 +251,13 @@ def short_reference(gateway_id: str) -> str:
 
 
 def receipt_for(viewer, pk: int) -> Receipt:
-    """The receipt of an order whose payment was captured. Its employer, its freelancer and
-    staff may see it; for anyone else, and for orders that never charged the card, it does not
-    exist (404). Three queries."""
+    """The receipt of an order whose payment was captured. It is the client's document (it
+    shows their billing details): the client and staff may see it; for anyone else, the
+    designer included, and for orders that never charged the card, it does not exist (404).
+    Three queries."""
     order = order_for(viewer, pk)
+    if order.employer_id != viewer.pk and not viewer.is_staff:
+        raise Http404
     ledger = list(order.ledger.filter(kind__in=[K.AUTHORIZED, K.CAPTURED, K.REFUNDED]))
     captured = next((entry for entry in ledger if entry.kind == K.CAPTURED), None)
     if captured is None:

@@ -29,7 +29,7 @@ def reviews_of_listing(listing, *, limit: int = PUBLIC_LIST_LIMIT) -> list[Revie
 def reviews_received_by(user, *, limit: int = PUBLIC_LIST_LIMIT) -> list[Review]:
     """What others said about this person, as designer and as client, newest first."""
     reviews = reviews_public().filter(subject=user)
-    return list(reviews.select_related("author__profile", "order").order_by("-visible_at", "-pk")[:limit])
+    return list(reviews.select_related("author__profile", "order__listing").order_by("-visible_at", "-pk")[:limit])
 
 
 @dataclass(frozen=True)

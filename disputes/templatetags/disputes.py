@@ -15,11 +15,11 @@ def order_dispute(context):
     from messaging.selectors import messages_of
 
     request, order = context["request"], context["order"]
-    dispute = order.disputes.select_related("resolved_by").first()
+    dispute = order.disputes.select_related("opened_by__profile").first()
     thread = messages = None
     if dispute is not None:
         thread = Conversation.objects.filter(key=f"dispute:{dispute.pk}").first()
-        messages = list(messages_of(thread))[-LATEST_MESSAGES:] if thread else []
+        messages = list(messages_of(thread).order_by("-pk")[:LATEST_MESSAGES])[::-1] if thread else []
     return {
         "request": request,
         "user": request.user,

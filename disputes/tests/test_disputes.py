@@ -396,3 +396,37 @@ def test_a_lost_chargeback_is_in_the_ledger_and_reported_as_a_loss(staff):
 
     chargeback_funds_moved(dispute=card_dispute(charge, status="won", amount=order.total_cents), withdrawn=False)
     assert reconcile().losses == []
+
+
+def test_after_a_dismissal_the_client_is_reminded_again_before_the_new_date(staff):
+    from orders.services import order_remind_to_complete
+
+    order = make_delivered()
+    order_remind_to_complete(order=order)
+    dispute = open_dispute(order)
+    dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.DISMISS, note="Delivered as agreed.")
+    order.refresh_from_db()
+    assert order.complete_reminder_sent_at is None
+
+
+
+def test_the_admin_list_shows_disputes_waiting_for_staff(client, staff):
+    from messaging.services import conversation_for_dispute, message_send
+
+    order = make_accepted()
+    dispute = open_dispute(order)
+    client.force_login(staff)
+    listing = client.get(reverse("admin:disputes_dispute_changelist"))
+    assert listing.context["cl"].result_list[0].last_by_staff is False  # the employer wrote last
+    message_send(conversation=conversation_for_dispute(order=order, dispute_id=dispute.pk), sender=staff,
+                 body="We are looking at the files.")
+    listing = client.get(reverse("admin:disputes_dispute_changelist"))
+    assert listing.context["cl"].result_list[0].last_by_staff is True
+
+
+def test_the_designer_sees_money_on_hold_on_the_earnings_page(client):
+    order = make_completed_order()
+    chargeback_record(dispute=card_dispute(order.ledger.get(kind=K.CAPTURED).gateway_id))
+    client.force_login(order.freelancer)
+    page = client.get(reverse("payouts:index"))
+    assert 'data-testid="total-on-hold"' in page.text

@@ -174,3 +174,18 @@ def test_downloads_are_private_and_inline_only_when_asked(client):
     assert download["Cache-Control"] == "private, no-store"
     assert b"".join(download.streaming_content) == attachment.file.open("rb").read()
     assert inline["Content-Disposition"].startswith("inline")
+
+
+def test_the_staff_inbox_reads_support_requests_in_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    staff = make_user(is_staff=True)
+    client.force_login(staff)
+    for _ in range(2):
+        conversation = support_request_open(user=make_user(), body="Help with my payout").conversation
+        message_send(conversation=conversation, sender=staff, body="On it")
+    with django_assert_max_num_queries(30) as few:
+        client.get(reverse("messaging:inbox"))
+    for _ in range(4):
+        conversation = support_request_open(user=make_user(), body="Help with my payout").conversation
+        message_send(conversation=conversation, sender=staff, body="On it")
+    with django_assert_max_num_queries(len(few)):
+        client.get(reverse("messaging:inbox"))

@@ -418,3 +418,13 @@ def test_a_stale_onboarding_link_call_for_a_user_without_account_is_refused():
 
     with pytest.raises(ApplicationError, match="Choose your bank's country first"):
         payout_account_onboarding_link(user=make_user(), refresh_url="x", return_url="y")
+
+
+def test_a_rejected_account_says_so_and_points_to_support(stripe_api, client):
+    user = make_user()
+    stripe_api.post(f"{API}/accounts", json=account_json(submitted=True, disabled_reason="rejected.fraud"))
+    payout_account_start(user=user, country="DE")
+    client.force_login(user)
+    page = client.get(reverse("payouts:index"))
+    assert PayoutAccount.objects.get().state == "rejected"
+    assert 'data-testid="payout-rejected"' in page.text and "rejected.fraud" in page.text

@@ -442,7 +442,7 @@ def test_spending_page_links_a_receipt_per_order(client, purchases):
         assert reverse("payouts:receipt", args=[order.pk]) not in body
 
 
-@pytest.mark.parametrize(("who", "status"), [("employer", 200), ("freelancer", 200), ("staff", 200),
+@pytest.mark.parametrize(("who", "status"), [("employer", 200), ("freelancer", 404), ("staff", 200),
                                              ("other", 404), ("anonymous", 302)])
 def test_receipt_visibility(client, listing, who, status):
     order = accepted(listing)

@@ -321,3 +321,25 @@ def test_a_bank_payout_settles_only_the_transfer_it_carried():
     assert Payout.objects.get(order=second).status == P.TRANSFERRED
     assert LedgerEntry.objects.filter(kind=K.PAID_OUT).count() == 1
     assert reconcile().ok
+
+
+def test_state_changing_payout_pages_refuse_get_and_other_people(client):
+    owner = make_user()
+    account = payout_account_start(user=owner, country="DE")
+    client.force_login(owner)
+    for name in ("payouts:connect", "payouts:dashboard"):
+        assert client.get(reverse(name)).status_code == 405
+    refused = client.post(reverse("payouts:dashboard"), follow=True)
+    assert "Finish setting up payouts first." in refused.text
+    client.force_login(make_user())
+    dashboard = reverse("payouts:simulated_dashboard", args=[account.gateway_account_id])
+    assert client.get(dashboard).status_code == 404
+
+
+def test_changing_the_bank_country_is_refused_on_the_page(client):
+    owner = make_user()
+    payout_account_start(user=owner, country="DE")
+    client.force_login(owner)
+    answer = client.post(reverse("payouts:connect"), {"country": "FR"}, follow=True)
+    assert "set up for a bank in Germany" in answer.text
+    assert PayoutAccount.objects.get().country == "DE"

@@ -172,3 +172,13 @@ def test_browse_by_rating_runs_as_many_queries_for_2_listings_as_for_a_full_page
 
     with django_assert_num_queries(len(few)):
         assert len(titles(client.get(BROWSE, params))) == 24
+
+
+def test_a_private_listing_s_title_never_shows_on_the_public_profile(client):
+    listing = make_published(title="Secret crown service for one lab")
+    (review,) = rate(listing, 5)
+    order = review.order
+    Listing.objects.filter(pk=listing.pk).update(is_private=True)
+    page = client.get(reverse("accounts:public_profile", args=[order.freelancer.username]))
+    assert "for a private service" in page.text
+    assert order.title not in page.text
