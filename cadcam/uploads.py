@@ -19,7 +19,7 @@ import contextlib
 import os
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.template.defaultfilters import filesizeformat
 
@@ -93,3 +93,21 @@ def oversize_upload_errors(request, field_name: str | None = None) -> list[Valid
         ValidationError("%(name)s is larger than %(limit)s.", code="file_size", params={"name": name, "limit": limit})
         for name in names
     ]
+
+
+def form_valid_with_uploads(request, form, *, field: str = "files", oversize_replaces_non_field_errors=False) -> bool:
+    """Validate a POSTed form with a file field, counting the files this handler dropped for
+    being too large (they never reach the form) as errors of that field. Errors they would
+    only make confusing go: the field's own ("required": the file was sent, and refused) and,
+    when asked, the form's ("write a message or attach a file")."""
+    if request.method != "POST":
+        return False
+    valid = form.is_valid()
+    oversize = oversize_upload_errors(request, field)
+    if oversize:
+        form.errors.pop(field, None)
+        if oversize_replaces_non_field_errors:
+            form.errors.pop(NON_FIELD_ERRORS, None)
+        for error in oversize:
+            form.add_error(field, error)
+    return valid and not oversize

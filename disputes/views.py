@@ -4,10 +4,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from cadcam.errors import ApplicationError
+from cadcam.uploads import form_valid_with_uploads
 from disputes.forms import DisputeForm
 from disputes.services import dispute_may_open, dispute_open
 from orders.selectors import order_for
-from orders.views import _valid_with_files
 
 
 @login_required
@@ -18,7 +18,7 @@ def open_dispute(request, pk: int):
         messages.error(request, "A dispute cannot be opened on this order now.")
         return redirect("orders:detail", order.pk)
     form = DisputeForm(request.POST or None, request.FILES or None)
-    if _valid_with_files(request, form):
+    if form_valid_with_uploads(request, form):
         try:
             dispute_open(order=order, by=request.user, reason=form.cleaned_data["reason"],
                          description=form.cleaned_data["description"], files=form.cleaned_data["files"],

@@ -3,7 +3,6 @@ from functools import wraps
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +13,7 @@ from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
 from cadcam.files import private_file_response
 from cadcam.previews import patient_data_visible, preview_kind
-from cadcam.uploads import oversize_upload_errors
+from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from messaging import selectors, services
 from messaging.forms import MessageForm, PreferenceForm
@@ -44,14 +43,7 @@ def login_required_or_stop_polling(view):
 
 
 def _valid_with_files(request, form) -> bool:
-    """Validate, counting the files the upload handler dropped for being over 100 MB as errors."""
-    valid = form.is_valid()
-    oversize = oversize_upload_errors(request, "files")
-    if oversize:
-        form.errors.pop(NON_FIELD_ERRORS, None)  # "write a message or attach a file" would only confuse
-    for error in oversize:
-        form.add_error("files", error)
-    return valid and not oversize
+    return form_valid_with_uploads(request, form, oversize_replaces_non_field_errors=True)
 
 
 def _form_errors(form) -> list[str]:

@@ -11,7 +11,7 @@ from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
 from cadcam.files import CASE_FILE_ACCEPT, private_file_response
 from cadcam.previews import patient_data_visible, preview_kind
-from cadcam.uploads import oversize_upload_errors
+from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
 from orders.models import Order, OrderFile
@@ -32,20 +32,6 @@ from payouts.fees import platform_fee_cents
 from payouts.gateway import get_gateway
 
 
-def _valid_with_files(request, form) -> bool:
-    """Validate a form with a `files` field, counting the files the upload handler dropped
-    for being over 100 MB (they never reach the form) as errors."""
-    if request.method != "POST":
-        return False
-    valid = form.is_valid()
-    oversize = oversize_upload_errors(request, "files")
-    if oversize:
-        form.errors.pop("files", None)  # "required" would only confuse: the file was sent, and refused
-        for error in oversize:
-            form.add_error("files", error)
-    return valid and not oversize
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def send_case(request, pk: int):
@@ -59,7 +45,7 @@ def send_case(request, pk: int):
         messages.warning(request, "Verify your e-mail address before sending a case.")
         return redirect("account_email")
     form = SendCaseForm(request.POST or None, request.FILES or None, listing=listing)
-    if _valid_with_files(request, form):
+    if form_valid_with_uploads(request, form):
         try:
             order = order_create(
                 listing=listing, employer=request.user, quantity=form.cleaned_data["quantity"],
@@ -154,7 +140,7 @@ def act(request, pk: int, action: str):
         raise Http404
     form_class, run, success = ACTIONS[action]
     form = form_class(request.POST, request.FILES) if form_class else None
-    if form is not None and not _valid_with_files(request, form):
+    if form is not None and not form_valid_with_uploads(request, form):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
