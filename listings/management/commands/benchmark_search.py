@@ -149,6 +149,43 @@ def run_selector(query: Query) -> None:
     listings_browse_page(viewer=AnonymousUser(), filters=query.filters(), number=query.page, per_page=PAGE_SIZE)
 
 
+def get_page(client: Client, path: str, params: list[tuple[str, str]]) -> None:
+    response = client.get(path, params)
+    if response.status_code != 200:
+        raise CommandError(f"GET {path}?{urlencode(params)} answered {response.status_code}.")
+
+
+def time_each(items: list, *, warmup: int, request) -> list[tuple[float, object]]:
+    """`request(item)` for `warmup` items untimed (from the same list), then for each item
+    timed: [(milliseconds, item), ...]. The test client is allowed on any configured host."""
+    def timed(item) -> float:
+        started = time.perf_counter()
+        request(item)
+        return (time.perf_counter() - started) * 1000
+
+    with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+        for index in range(warmup):
+            request(items[index % len(items)])
+        return [(timed(item), item) for item in items]
+
+
+def write_summary(out, *, title: str, data: str, timings: list[tuple[float, object]], warmup: int, describe) -> list:
+    """Print the figures the benchmarks report; returns the timings slowest first."""
+    values = sorted(ms for ms, _ in timings)
+    out.write(f"Benchmark: {title}")
+    out.write(data)
+    out.write(f"Queries: {len(values)} timed after {warmup} warm-up; "
+              f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    out.write(f"p50 {percentile(values, 50):.1f} ms | p95 {percentile(values, 95):.1f} ms | "
+              f"p99 {percentile(values, 99):.1f} ms | max {values[-1]:.1f} ms | "
+              f"mean {sum(values) / len(values):.1f} ms")
+    slowest = sorted(timings, key=lambda timing: timing[0], reverse=True)
+    out.write("Slowest:")
+    for ms, item in slowest[:5]:
+        out.write(f"  {ms:8.1f} ms  ?{describe(item)}")
+    return slowest
+
+
 class Command(BaseCommand):
     help = "Time /listings/ with a fixed mix of searches and filters; prints p50, p95, p99 and the slowest."
 
@@ -171,39 +208,12 @@ class Command(BaseCommand):
                 raise CommandError("The browse page (listings:browse) does not exist: use --selector-only.") from None
         query_list = build_queries(queries, seed=seed)
         published = Listing.objects.filter(status=Listing.Status.PUBLISHED, edit_of__isnull=True).count()
-        hosts = [*settings.ALLOWED_HOSTS, "testserver"]
-        with override_settings(ALLOWED_HOSTS=hosts):
-            client = Client()
-
-            def run(query: Query) -> float:
-                started = time.perf_counter()
-                if selector_only:
-                    run_selector(query)
-                else:
-                    response = client.get(path, query.params())
-                    if response.status_code != 200:
-                        raise CommandError(f"GET {path}?{query.query_string()} answered {response.status_code}.")
-                return (time.perf_counter() - started) * 1000
-
-            for index in range(warmup):
-                run(query_list[index % len(query_list)])
-            timings = [(run(query), query) for query in query_list]
-
-        values = sorted(ms for ms, _ in timings)
+        client = Client()
+        timings = time_each(query_list, warmup=warmup, request=run_selector if selector_only else (
+            lambda query: get_page(client, path, query.params())))
         mode = "listings_browse_page()" if selector_only else f"GET {path} (anonymous, full page)"
-        self.stdout.write(f"Benchmark: {mode}")
-        self.stdout.write(f"Published listings: {published}")
-        self.stdout.write(f"Queries: {len(values)} timed after {warmup} warm-up; "
-                          f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
-        self.stdout.write(
-            f"p50 {percentile(values, 50):.1f} ms | p95 {percentile(values, 95):.1f} ms | "
-            f"p99 {percentile(values, 99):.1f} ms | max {values[-1]:.1f} ms | "
-            f"mean {sum(values) / len(values):.1f} ms"
-        )
-        slowest = sorted(timings, key=lambda item: item[0], reverse=True)
-        self.stdout.write("Slowest:")
-        for ms, query in slowest[:5]:
-            self.stdout.write(f"  {ms:8.1f} ms  ?{query.query_string()}")
+        slowest = write_summary(self.stdout, title=mode, data=f"Published listings: {published}", timings=timings,
+                                warmup=warmup, describe=lambda query: query.query_string())
         for _ms, query in slowest[:explain]:
             self._explain(query)
 

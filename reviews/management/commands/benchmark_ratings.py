@@ -13,19 +13,27 @@ denormalized columns (there are no synthetic reviews): a benchmark data set, not
 
 from __future__ import annotations
 
-import os
 import random
-import time
 from decimal import Decimal
+from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
-from listings.management.commands.benchmark_search import PAGE_SIZE, PHRASES, PREFIXES, WORDS, Query, percentile
+from listings.forms import BrowseForm
+from listings.management.commands.benchmark_search import (
+    PAGE_SIZE,
+    PHRASES,
+    PREFIXES,
+    WORDS,
+    Query,
+    get_page,
+    time_each,
+    write_summary,
+)
 from listings.models import CadSoftware, Category, Listing
 from listings.selectors import listings_browse_page
 
@@ -111,38 +119,20 @@ class Command(BaseCommand):
         path = reverse("listings:browse")
         rated = Listing.objects.filter(status=Listing.Status.PUBLISHED, edit_of__isnull=True, rating_count__gt=0)
         published = Listing.objects.filter(status=Listing.Status.PUBLISHED, edit_of__isnull=True).count()
-        with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
-            client = Client()
+        client = Client()
 
-            def run(item) -> float:
-                query, minimum = item
-                params = query.params() + ([("min_rating", minimum)] if minimum else [])
-                started = time.perf_counter()
-                if selector_only:
-                    from listings.forms import BrowseForm
+        def params_of(item) -> list[tuple[str, str]]:
+            query, minimum = item
+            return query.params() + ([("min_rating", minimum)] if minimum else [])
 
-                    filters = BrowseForm(dict(params)).filters()
-                    listings_browse_page(viewer=AnonymousUser(), filters=filters, number=query.page, per_page=PAGE_SIZE)
-                else:
-                    response = client.get(path, params)
-                    if response.status_code != 200:
-                        raise CommandError(f"GET {path}?{query.query_string()} answered {response.status_code}.")
-                return (time.perf_counter() - started) * 1000
+        def run(item) -> None:
+            if selector_only:
+                filters = BrowseForm(dict(params_of(item))).filters()
+                listings_browse_page(viewer=AnonymousUser(), filters=filters, number=item[0].page, per_page=PAGE_SIZE)
+            else:
+                get_page(client, path, params_of(item))
 
-            for index in range(warmup):
-                run(query_list[index % len(query_list)])
-            timings = [(run(item), item) for item in query_list]
-
-        values = sorted(ms for ms, _ in timings)
-        self.stdout.write(f"Benchmark: {'listings_browse_page()' if selector_only else 'GET ' + path} with ratings")
-        self.stdout.write(f"Published listings: {published}, rated: {rated.count()}")
-        self.stdout.write(f"Queries: {len(values)} timed after {warmup} warm-up; "
-                          f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
-        self.stdout.write(
-            f"p50 {percentile(values, 50):.1f} ms | p95 {percentile(values, 95):.1f} ms | "
-            f"p99 {percentile(values, 99):.1f} ms | max {values[-1]:.1f} ms | mean {sum(values) / len(values):.1f} ms"
-        )
-        self.stdout.write("Slowest:")
-        for ms, (query, minimum) in sorted(timings, key=lambda item: item[0], reverse=True)[:5]:
-            extra = f"&min_rating={minimum}" if minimum else ""
-            self.stdout.write(f"  {ms:8.1f} ms  ?{query.query_string()}{extra}")
+        timings = time_each(query_list, warmup=warmup, request=run)
+        write_summary(self.stdout, title=f"{'listings_browse_page()' if selector_only else 'GET ' + path} with ratings",
+                      data=f"Published listings: {published}, rated: {rated.count()}", timings=timings,
+                      warmup=warmup, describe=lambda item: urlencode(params_of(item)))
