@@ -29,6 +29,7 @@ from payouts.fees import MINIMUM_FEE_CENTS
 from payouts.gateway import CardDispute, GatewayError, get_gateway
 from payouts.ledger import ledger_record, refunded_so_far
 from payouts.models import LedgerEntry, Payout
+from payouts.services import payout_hold, payout_release
 
 DESCRIPTION_MIN_CHARS = 20
 DESCRIPTION_MAX_CHARS = 5000
@@ -195,13 +196,10 @@ def chargeback_record(*, dispute: CardDispute) -> Chargeback | None:
             chargeback.status = dispute.status
             chargeback.save(update_fields=["status", "updated_at"])
             return chargeback
-        payout = Payout.objects.select_for_update().filter(order=order).first()
-        if payout and payout.status in (Payout.Status.CLEARING, Payout.Status.DUE, Payout.Status.WAITING_FOR_ACCOUNT):
-            payout.status = Payout.Status.ON_HOLD
-            payout.save(update_fields=["status", "updated_at"])
         # Held now, or will be when the order completes (payout_create_for_order checks).
-        chargeback.payout_frozen = payout is None or payout.status == Payout.Status.ON_HOLD
+        chargeback.payout_frozen = payout_hold(order=order)
         chargeback.save(update_fields=["payout_frozen"])
+        payout = Payout.objects.filter(order=order).first()
         for email in _staff_emails():
             send_templated_email(to=email, template="dispute_staff_alert",
                                  context={"chargeback": chargeback, "order": order, "kind": "chargeback",
@@ -233,10 +231,7 @@ def chargeback_handle(*, chargeback: Chargeback, by: User, release_payout: bool)
     if chargeback.handled_at:
         raise InvalidTransition("This chargeback was already handled.")
     if release_payout:
-        payout = Payout.objects.select_for_update().filter(order_id=chargeback.order_id).first()
-        if payout and payout.status == Payout.Status.ON_HOLD:
-            payout.status = Payout.Status.CLEARING  # the next run sends it once due
-            payout.save(update_fields=["status", "updated_at"])
+        payout_release(order=chargeback.order)
     chargeback.handled_at = timezone.now()
     chargeback.handled_by = by
     chargeback.save(update_fields=["handled_at", "handled_by", "updated_at"])

@@ -152,14 +152,36 @@ def payout_create_for_order(*, order, amount_cents: int | None = None, fee_cents
     ledger_record(order=order, kind=K.FEE, amount_cents=fee)
     # A chargeback opened while the work went on holds the payout from the start.
     chargebacks = Chargeback.objects.select_for_update().filter(order=order, handled_at__isnull=True)
-    held = chargebacks.exists()
-    payout, created = Payout.objects.get_or_create(
+    payout, _ = Payout.objects.get_or_create(
         order=order,
         defaults={"freelancer_id": order.freelancer_id, "amount_cents": amount, "currency": order.currency,
-                  "due_at": order.payout_due_at, "status": P.ON_HOLD if held else P.CLEARING},
+                  "due_at": order.payout_due_at, "status": P.ON_HOLD if chargebacks.exists() else P.CLEARING},
     )
-    if created and held:
-        chargebacks.update(payout_frozen=True)
+    return payout
+
+
+# A chargeback can hold a payout that has not left the platform yet.
+HOLDABLE = {P.CLEARING, P.DUE, P.WAITING_FOR_ACCOUNT}
+
+
+def payout_hold(*, order) -> bool:
+    """Hold the order's payout for a chargeback. True when the money stays with the platform:
+    the payout is (now) on hold, or not made yet (it will be made on hold)."""
+    payout = Payout.objects.select_for_update().filter(order=order).first()
+    if payout is None:
+        return True
+    if payout.status in HOLDABLE:
+        payout.status = P.ON_HOLD
+        payout.save(update_fields=["status", "updated_at"])
+    return payout.status == P.ON_HOLD
+
+
+def payout_release(*, order) -> Payout | None:
+    """Staff release a held payout: it clears again and the next run sends it once due."""
+    payout = Payout.objects.select_for_update().filter(order=order).first()
+    if payout is not None and payout.status == P.ON_HOLD:
+        payout.status = P.CLEARING
+        payout.save(update_fields=["status", "updated_at"])
     return payout
 
 
