@@ -91,3 +91,13 @@ def test_the_next_step_says_what_a_dispute_and_a_partial_refund_mean(client):
     page = client.get(reverse("orders:detail", args=[order.pk]))
     assert f"{format_cents(order.payout.amount_cents)} is due to you" in page.text
     assert order.payout.amount_cents < order.net_cents  # the refunded part is not paid out
+
+
+def test_more_than_ten_files_are_refused_with_a_message(client):
+    order = make_accepted()
+    client.force_login(order.employer)
+    answer = client.post(reverse("disputes:open", args=[order.pk]), {
+        "reason": "quality", "description": DESCRIPTION, "files": [stl_upload(f"part-{n}.stl") for n in range(11)],
+    })
+    assert "Attach at most 10 files." in answer.text
+    assert not Dispute.objects.exists()
