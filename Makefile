@@ -19,6 +19,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 # The steps of `make run` once the database and Redis exist (called through the embedded wrapper).
 serve:

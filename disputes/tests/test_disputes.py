@@ -19,10 +19,11 @@ from orders.deadlines import orders_sweep
 from orders.models import Order, OrderEvent
 from orders.services import order_auto_complete
 from orders.tests.helpers import make_order, race, stl_upload
-from payouts.fees import platform_fee_cents
-from payouts.ledger import reconcile
-from payouts.models import LedgerEntry, Payout, SimulatedPayment
-from payouts.services import payouts_run
+from payments.fees import platform_fee_cents
+from payments.models import LedgerEntry, SimulatedPayment
+from payments.reconcile import reconcile
+from payouts.models import Payout
+from payouts.services import payouts_open, payouts_run
 from payouts.tests.helpers import connect_payouts, make_completed_order
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ K = LedgerEntry.Kind
 
 
 def card_dispute(charge_id: str, *, status: str = "needs_response", amount: int = 8500):
-    from payouts.gateway import CardDispute
+    from payments.gateway import CardDispute
 
     return CardDispute(id="dp_1", charge_id=charge_id, payment_id="", amount_cents=amount, reason="fraudulent",
                        status=status)
@@ -179,6 +180,8 @@ def test_a_partial_refund_completes_the_order_with_the_fee_on_the_rest(staff):
     assert (order.status, dispute.status) == (S.COMPLETED, "partly_refunded")
     assert order.ledger.get(kind=K.REFUNDED).amount_cents == refund
     assert order.ledger.get(kind=K.FEE).amount_cents == fee
+    assert order.owed_cents == rest - fee
+    payouts_open()  # the scheduled run opens the payout of what the order owes
     payout = Payout.objects.get(order=order)
     assert payout.amount_cents == rest - fee
     assert reconcile().ok
@@ -235,7 +238,7 @@ def test_resolutions_need_staff_a_note_and_an_open_dispute(staff):
 
 
 def test_a_refund_made_but_not_recorded_is_taken_over_not_repeated(staff, monkeypatch):
-    from payouts.simulated import SimulatedGateway
+    from payments.simulated import SimulatedGateway
 
     order = make_accepted()
     dispute = open_dispute(order)
@@ -251,8 +254,8 @@ def test_a_refund_made_but_not_recorded_is_taken_over_not_repeated(staff, monkey
 
 
 def test_a_failing_refund_changes_nothing_and_a_retry_uses_the_same_key(staff, monkeypatch):
-    from payouts.gateway import GatewayError
-    from payouts.simulated import SimulatedGateway
+    from payments.gateway import GatewayError
+    from payments.simulated import SimulatedGateway
 
     order = make_accepted()
     dispute = open_dispute(order)
@@ -366,6 +369,7 @@ def test_a_chargeback_on_an_order_in_progress_holds_its_payout_when_it_completes
     chargeback = chargeback_record(dispute=card_dispute(order.ledger.get(kind=K.CAPTURED).gateway_id))
     assert chargeback.payout_frozen
     order_complete(order=order, by=order.employer)
+    payouts_open()
     payout = Payout.objects.get(order=order)
     assert payout.status == Payout.Status.ON_HOLD
     with time_machine.travel(payout.due_at + dt.timedelta(hours=2)):

@@ -89,8 +89,8 @@ def test_the_next_step_says_what_a_dispute_and_a_partial_refund_mean(client):
                     note="Some back.")
     order.refresh_from_db()
     page = client.get(reverse("orders:detail", args=[order.pk]))
-    assert f"{format_cents(order.payout.amount_cents)} is due to you" in page.text
-    assert order.payout.amount_cents < order.net_cents  # the refunded part is not paid out
+    assert f"{format_cents(order.owed_cents)} is due to you" in page.text
+    assert order.owed_cents < order.net_cents  # the refunded part is not paid out
 
 
 def test_more_than_ten_files_are_refused_with_a_message(client):

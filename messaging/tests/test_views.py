@@ -56,7 +56,7 @@ def test_message_from_a_profile(client):
     designer = make_user(username="elena")
     client.force_login(make_user())
 
-    profile = client.get(reverse("accounts:public_profile", args=["elena"])).content.decode()
+    profile = client.get(reverse("public_profile", args=["elena"])).content.decode()
     assert reverse("messaging:write_to", args=["elena"]) in profile
     response = client.post(reverse("messaging:write_to", args=["elena"]), {"body": "Hello Elena"})
 
@@ -70,7 +70,7 @@ def test_no_message_button_on_ones_own_profile_and_no_messages_to_oneself(client
     me = make_user(username="me")
     client.force_login(me)
 
-    profile = client.get(reverse("accounts:public_profile", args=["me"])).content.decode()
+    profile = client.get(reverse("public_profile", args=["me"])).content.decode()
     response = client.post(reverse("messaging:write_to", args=["me"]), {"body": "Hi me"}, follow=True)
 
     assert reverse("messaging:write_to", args=["me"]) not in profile

@@ -5,7 +5,7 @@ from django.db import connection
 from accounts.tests.helpers import make_user
 from listings.tests.helpers import make_published
 from orders.services import order_create, order_mark_authorized
-from payouts.simulated import SimulatedGateway
+from payments.simulated import SimulatedGateway
 
 
 def make_order(*, listing=None, employer=None, authorized=True, **kwargs):

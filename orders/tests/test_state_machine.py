@@ -22,8 +22,8 @@ from orders.services import (
     order_withdraw,
 )
 from orders.tests.helpers import make_order, race, stl_upload
-from payouts.gateway import GatewayError, PaymentStatus
-from payouts.simulated import SimulatedGateway
+from payments.gateway import GatewayError, PaymentStatus
+from payments.simulated import SimulatedGateway
 
 pytestmark = pytest.mark.django_db
 S = Order.Status

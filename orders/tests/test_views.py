@@ -235,7 +235,7 @@ def test_paying_twice_does_not_fail_the_second_time(client):
     order = make_order(authorized=False)
     client.force_login(order.employer)
     url = reverse("orders:pay", args=[order.pk])
-    from payouts.simulated import SimulatedGateway
+    from payments.simulated import SimulatedGateway
 
     SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=True)  # the first click got through
     response = client.post(url, {"outcome": "approve"}, follow=True)

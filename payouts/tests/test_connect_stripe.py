@@ -2,56 +2,38 @@
 stubbed by `responses` (localstripe has no Connect). Checks what we send (parameters and
 idempotency keys) and what we do with what comes back, webhooks included."""
 
-import json
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs
 
 import pytest
 import responses
-import stripe
 import time_machine
-from django.test import TestCase
 from django.urls import reverse
 
 from accounts.tests.helpers import make_user
-from orders.services import order_accept, order_complete, order_create
-from payouts.ledger import reconcile
-from payouts.models import LedgerEntry, Payout, PayoutAccount, StripeEvent
+from cadcam.errors import ApplicationError
+from listings.tests.helpers import make_published
+from orders.services import order_accept, order_complete, order_create, order_mark_authorized
+from payments.models import LedgerEntry, StripeEvent
+from payments.reconcile import reconcile
+from payments.tasks import process_stripe_event
+from payments.tests.helpers import (
+    API,
+    CONNECT_SECRET,
+    PLATFORM_SECRET,
+    deliver,
+    event,
+    form,
+    signed,
+    stripe_list,
+    stub_payment_intent,
+)
+from payments.webhooks import stripe_event_process
+from payouts.models import Payout, PayoutAccount
 from payouts.services import payout_account_onboarding_link, payout_account_start, payouts_run
 
 pytestmark = pytest.mark.django_db
-API = "https://api.stripe.com/v1"
 P = Payout.Status
-CONNECT_SECRET = "whsec_connect_test"
-PLATFORM_SECRET = "whsec_platform_test"
-
-
-@pytest.fixture
-def stripe_api(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_cadcam"
-    settings.STRIPE_API_BASE = ""
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    settings.STRIPE_WEBHOOK_SECRET = PLATFORM_SECRET
-    settings.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_SECRET
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        # No transfer made yet for any order (payout_transfer looks before it makes one).
-        rsps.get(f"{API}/transfers", json=stripe_list("/v1/transfers"))
-        # What a bank payout carried: the payment our transfer tr_1 made on the connected account.
-        rsps.get(f"{API}/balance_transactions", json=stripe_list("/v1/balance_transactions", [
-            {"id": "txn_1", "object": "balance_transaction", "type": "payment",
-             "source": {"id": "py_1", "object": "charge", "source_transfer": "tr_1"}},
-        ]))
-        yield rsps
-
-
-def stripe_list(url: str, data=()) -> dict:
-    return {"object": "list", "url": url, "has_more": False, "data": list(data)}
-
-
-def form(call) -> dict:
-    """The form-encoded body the SDK sent, flattened: {"capabilities[transfers][requested]": "true", ...}."""
-    return {key: values[0] for key, values in parse_qs(call.request.body).items()}
 
 
 def account_json(account_id="acct_1", *, submitted=False, enabled=False, due=(), pending=(), disabled_reason=None):
@@ -62,42 +44,13 @@ def account_json(account_id="acct_1", *, submitted=False, enabled=False, due=(),
     }
 
 
-def payment_intents(rsps, *, amount: int):
-    """The PaymentIntent calls an order makes: created, authorized, captured with its charge."""
-    intent = {"id": "pi_1", "object": "payment_intent", "amount": amount, "currency": "usd", "latest_charge": None}
-    rsps.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
-    rsps.get(f"{API}/payment_intents/pi_1", json={**intent, "status": "requires_capture"})
-    rsps.post(f"{API}/payment_intents/pi_1/capture", json={**intent, "status": "succeeded", "latest_charge": "ch_1"})
-
-
 def completed_order(rsps):
-    from listings.tests.helpers import make_published
-    from orders.services import order_mark_authorized
-
     listing = make_published()
-    payment_intents(rsps, amount=listing.price_cents)
+    stub_payment_intent(rsps, amount=listing.price_cents)
     order = order_create(listing=listing, employer=make_user())
     order = order_mark_authorized(order=order)
     order = order_accept(order=order, by=order.freelancer)
     return order_complete(order=order, by=order.employer)
-
-
-def signed(payload: dict, secret: str) -> tuple[str, str]:
-    body = json.dumps(payload)
-    timestamp = int(time.time())
-    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{body}", secret)
-    return body, f"t={timestamp},v1={signature}"
-
-
-def deliver(client, payload: dict, *, connect: bool = True, secret: str | None = None):
-    body, header = signed(payload, secret or (CONNECT_SECRET if connect else PLATFORM_SECRET))
-    url = reverse("stripe_connect_webhook" if connect else "stripe_webhook")
-    with TestCase.captureOnCommitCallbacks(execute=True):  # the processing task, queued on commit
-        return client.post(url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
-
-
-def event(event_id: str, type_: str, obj: dict, account: str | None = None) -> dict:
-    return {"id": event_id, "object": "event", "type": type_, "account": account, "data": {"object": obj}}
 
 
 # --- onboarding ---------------------------------------------------------------------------------------
@@ -316,8 +269,6 @@ def test_a_transfer_already_made_is_taken_over_not_made_again(stripe_api):
 
 
 def test_a_redelivered_event_that_was_never_processed_is_queued_again(stripe_api, client, monkeypatch):
-    from payouts.tasks import process_stripe_event
-
     queued = []
     monkeypatch.setattr(process_stripe_event, "delay", queued.append)
     payload = event("evt_1", "customer.created", {"id": "cus_1"})
@@ -337,18 +288,6 @@ def test_each_endpoint_handles_only_its_own_event_types(stripe_api, client, tran
     deliver(client, event("evt_wrong", "payout.paid", bank_payout("paid"), account="acct_1"), connect=False)
     assert StripeEvent.objects.get(event_id="evt_wrong").outcome == "ignored: unknown type"
     assert Payout.objects.get().status == P.TRANSFERRED
-
-
-def test_chargeback_events_are_fetched_anew(stripe_api, client, transferred):
-    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_1", "payment_intent": "pi_1", "amount": 1000,
-               "reason": "fraudulent", "status": "won"}
-    stripe_api.get(f"{API}/disputes/dp_1", json=dispute)
-    # A late "created" event says needs_response; the dispute fetched says won.
-    deliver(client, event("evt_cb", "charge.dispute.created", {**dispute, "status": "needs_response"}),
-            connect=False)
-    from disputes.models import Chargeback
-
-    assert Chargeback.objects.get().status == "won"
 
 
 def test_transfer_reversed_is_recorded_once_and_reconciles(stripe_api, client, transferred):
@@ -388,8 +327,6 @@ def test_each_endpoint_checks_its_own_secret(stripe_api, client):
 
 def test_the_webhook_answers_before_processing_and_a_gateway_failure_leaves_the_event_to_retry(
         stripe_api, client, monkeypatch):
-    from payouts.tasks import process_stripe_event
-
     user = make_user()
     stripe_api.post(f"{API}/accounts", json=account_json())
     payout_account_start(user=user, country="DE")
@@ -403,8 +340,6 @@ def test_the_webhook_answers_before_processing_and_a_gateway_failure_leaves_the_
     assert stored.processed_at is None
     assert not [c for c in stripe_api.calls if c.request.method == "GET"]
 
-    from payouts.webhooks import stripe_event_process
-
     with pytest.raises(Exception, match="not available"):
         stripe_event_process(event_pk=stored.pk)
     stored.refresh_from_db()
@@ -414,8 +349,6 @@ def test_the_webhook_answers_before_processing_and_a_gateway_failure_leaves_the_
 
 
 def test_a_stale_onboarding_link_call_for_a_user_without_account_is_refused():
-    from cadcam.errors import ApplicationError
-
     with pytest.raises(ApplicationError, match="Choose your bank's country first"):
         payout_account_onboarding_link(user=make_user(), refresh_url="x", return_url="y")
 

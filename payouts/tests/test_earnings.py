@@ -19,10 +19,11 @@ from accounts.tests.helpers import make_user
 from listings.tests.helpers import make_published
 from orders.services import order_accept, order_complete, order_decline
 from orders.tests.helpers import make_order
+from payments.ledger import ledger_record
+from payments.models import LedgerEntry
 from payouts.charts import PLOT_HEIGHT, earnings_chart, nice_ceiling
 from payouts.earnings import decimal_amount, safe_cell
-from payouts.ledger import ledger_record
-from payouts.models import LedgerEntry, Payout
+from payouts.models import Payout
 from payouts.selectors import (
     ClearingDate,
     earnings_by_month,
@@ -32,19 +33,12 @@ from payouts.selectors import (
     short_reference,
     spending_of,
 )
-from payouts.services import payout_account_start, payout_account_sync, payouts_run
-from payouts.simulated import simulated_account_onboard
+from payouts.services import payout_open, payouts_run
+from payouts.tests.helpers import connect_payouts
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 MARCH_2 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-def connect_payouts(user):
-    account = payout_account_start(user=user, country="DE")
-    simulated_account_onboard(account_id=account.gateway_account_id, account_holder="Elena Marsh",
-                              iban="DE89370400440532013000")
-    return payout_account_sync(account_id=account.gateway_account_id)
 
 
 def accepted(listing, **kwargs):
@@ -53,8 +47,11 @@ def accepted(listing, **kwargs):
 
 
 def completed(listing, **kwargs):
+    """Completed, with its payout opened as the scheduled run does."""
     order = accepted(listing, **kwargs)
-    return order_complete(order=order, by=order.employer)
+    order = order_complete(order=order, by=order.employer)
+    payout_open(order=order)
+    return order
 
 
 def refund_recorded(order, cents: int):

@@ -15,10 +15,11 @@ from accounts.tests.helpers import make_user
 from cadcam.errors import ApplicationError, InvalidTransition
 from orders.services import order_accept
 from orders.tests.helpers import make_order
-from payouts.ledger import reconcile
-from payouts.models import LedgerEntry, Payout, PayoutAccount, PayoutCountry, SimulatedTransfer
+from payments.models import LedgerEntry, SimulatedTransfer
+from payments.reconcile import reconcile
+from payments.simulated import SIMULATED_BANK_PAYOUT_DELAY
+from payouts.models import Payout, PayoutAccount, PayoutCountry
 from payouts.services import payout_account_start, payout_retry, payout_transfer, payouts_run
-from payouts.simulated import SIMULATED_BANK_PAYOUT_DELAY
 from payouts.tests.helpers import connect_payouts, make_completed_order
 
 pytestmark = pytest.mark.django_db
@@ -121,8 +122,8 @@ def test_a_payout_cannot_be_transferred_before_it_clears_or_twice():
 
 
 def test_a_failed_transfer_keeps_the_payout_due_and_a_retry_transfers_exactly_once(monkeypatch):
-    from payouts.gateway import GatewayError
-    from payouts.simulated import SimulatedGateway
+    from payments.gateway import GatewayError
+    from payments.simulated import SimulatedGateway
 
     order = make_completed_order()
     connect_payouts(order.freelancer)
@@ -276,14 +277,14 @@ def test_a_failed_bank_payout_e_mails_the_freelancer_and_shows_what_to_fix(clien
     # The simulated gateway never fails a bank payout; record the failure Stripe would report.
     from unittest import mock
 
-    from payouts.gateway import BankPayout
+    from payments.gateway import BankPayout
 
     failed = BankPayout(id="po_1", account_id=order.freelancer.payout_account.gateway_account_id, status="failed",
                         amount_cents=payout.amount_cents, currency="USD",
                         created=int((timezone.now() + timedelta(days=9)).timestamp()), failure_message=gateway_failure)
     carried = (payout.transfer_id,)
-    with mock.patch("payouts.simulated.SimulatedGateway.retrieve_bank_payout", return_value=failed), \
-            mock.patch("payouts.simulated.SimulatedGateway.bank_payout_transfer_ids", return_value=carried), \
+    with mock.patch("payments.simulated.SimulatedGateway.retrieve_bank_payout", return_value=failed), \
+            mock.patch("payments.simulated.SimulatedGateway.bank_payout_transfer_ids", return_value=carried), \
             on_commit():
         payout_bank_update(account_id=failed.account_id, bank_payout_id="po_1")
         payout_bank_update(account_id=failed.account_id, bank_payout_id="po_1")  # a repeated event

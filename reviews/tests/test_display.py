@@ -71,7 +71,7 @@ def test_the_public_profile_shows_both_roles_separately_and_the_reviews(client):
     their_listing = make_published(title="Someone else's service")
     rate(their_listing, 5, designer_rating=3, employer=designer)  # as client: 3 from 1
 
-    response = client.get(reverse("accounts:public_profile", args=[designer.username]))
+    response = client.get(reverse("public_profile", args=[designer.username]))
     body = response.content.decode()
 
     as_designer = body[body.index('data-testid="rating-freelancer"'):][:600]
@@ -85,7 +85,7 @@ def test_the_public_profile_shows_both_roles_separately_and_the_reviews(client):
 def test_the_public_profile_without_reviews_says_so(client):
     designer = make_verified_seller()
 
-    body = client.get(reverse("accounts:public_profile", args=[designer.username])).content.decode()
+    body = client.get(reverse("public_profile", args=[designer.username])).content.decode()
 
     assert body.count("No reviews yet") == 2
 
@@ -93,7 +93,7 @@ def test_the_public_profile_without_reviews_says_so(client):
 def test_the_public_profile_runs_the_same_queries_for_1_or_5_reviews(client):
     listing = make_published()
     rate(listing, 5)
-    url = reverse("accounts:public_profile", args=[listing.owner.username])
+    url = reverse("public_profile", args=[listing.owner.username])
     client.get(url)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
@@ -179,6 +179,6 @@ def test_a_private_listing_s_title_never_shows_on_the_public_profile(client):
     (review,) = rate(listing, 5)
     order = review.order
     Listing.objects.filter(pk=listing.pk).update(is_private=True)
-    page = client.get(reverse("accounts:public_profile", args=[order.freelancer.username]))
+    page = client.get(reverse("public_profile", args=[order.freelancer.username]))
     assert "for a private service" in page.text
     assert order.title not in page.text

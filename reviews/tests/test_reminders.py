@@ -10,7 +10,7 @@ from django.core import mail
 from reviews.models import ReviewReminder
 from reviews.services import review_create, review_reminders_send
 from reviews.tasks import run_review_sweep
-from reviews.tests.helpers import GOOD, completed_order, refunded_order
+from reviews.tests.helpers import GOOD, completed_order
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +59,6 @@ def test_nobody_is_reminded_once_both_reviewed(django_capture_on_commit_callback
 
     assert reminders_after(order, 3, django_capture_on_commit_callbacks) == []
     assert reminders_after(order, 10, django_capture_on_commit_callbacks) == []
-
-
-def test_a_refunded_order_reminds_too(django_capture_on_commit_callbacks):
-    order = refunded_order()
-
-    assert len(reminders_after(order, 3, django_capture_on_commit_callbacks)) == 2
 
 
 def test_a_missed_day_3_reminder_is_not_sent_late(django_capture_on_commit_callbacks):

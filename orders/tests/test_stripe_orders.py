@@ -1,9 +1,5 @@
-"""The stripe backend through the real SDK, against localstripe."""
-
-import hashlib
-import hmac
-import json
-import time
+"""Orders paid by card through the stripe backend (the real SDK against localstripe): the
+payment page, the return from Stripe and the authorization webhook."""
 
 import pytest
 import stripe
@@ -14,32 +10,15 @@ from cadcam.errors import ApplicationError
 from listings.tests.helpers import make_published
 from orders.models import Order, OrderEvent
 from orders.services import order_accept, order_create, order_decline
-from payouts.gateway import PaymentStatus, get_gateway
-from payouts.models import StripeEvent
-from payouts.stripe_gateway import StripeGateway
-from payouts.tests.conftest import customer_confirms
+from payments.models import StripeEvent
+from payments.tests.helpers import customer_confirms, signed
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
 
 
-def test_authorize_capture_and_cancel(stripe_client):
-    gateway = get_gateway()
-    assert isinstance(gateway, StripeGateway)
-
-    payment = gateway.create_payment(amount_cents=1800, currency="USD", reference="order-1", idempotency_key="k1")
-    assert (payment.status, payment.amount_cents, payment.currency) == (PaymentStatus.REQUIRES_PAYMENT, 1800, "USD")
-    customer_confirms(stripe_client, payment.id)
-    assert gateway.retrieve(payment.id).status == PaymentStatus.REQUIRES_CAPTURE
-
-    assert gateway.capture(payment_id=payment.id, idempotency_key="capture:k1").status == PaymentStatus.SUCCEEDED
-    # A retry after a lost answer: already captured, nothing is captured twice.
-    assert gateway.capture(payment_id=payment.id, idempotency_key="capture:k1").status == PaymentStatus.SUCCEEDED
-
-    other = gateway.create_payment(amount_cents=900, currency="USD", reference="order-2", idempotency_key="k2")
-    customer_confirms(stripe_client, other.id)
-    assert gateway.cancel(payment_id=other.id, idempotency_key="cancel:k2").status == PaymentStatus.CANCELED
-    assert gateway.cancel(payment_id=other.id, idempotency_key="cancel:k2").status == PaymentStatus.CANCELED
+def _event(event_id: str, event_type: str, intent_id: str) -> dict:
+    return {"id": event_id, "object": "event", "type": event_type, "data": {"object": {"id": intent_id}}}
 
 
 def test_the_order_flow_on_stripe(client, stripe_client):
@@ -81,25 +60,11 @@ def test_a_declined_card_leaves_the_order_waiting_for_payment(client, stripe_cli
         order_accept(order=order, by=order.freelancer)
 
 
-# --- webhooks ---------------------------------------------------------------------------------
-
-
-def _signed(payload: dict, secret: str) -> tuple[bytes, str]:
-    body = json.dumps(payload).encode()
-    timestamp = int(time.time())
-    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return body, f"t={timestamp},v1={signature}"
-
-
-def _event(event_id: str, event_type: str, intent_id: str) -> dict:
-    return {"id": event_id, "object": "event", "type": event_type, "data": {"object": {"id": intent_id}}}
-
-
 def test_the_same_webhook_five_times_moves_the_order_once(client, stripe_settings, stripe_client,
                                                           django_capture_on_commit_callbacks):
     order = order_create(listing=make_published(), employer=make_user())
     customer_confirms(stripe_client, order.payment_id)
-    body, signature = _signed(
+    body, signature = signed(
         _event("evt_1", "payment_intent.amount_capturable_updated", order.payment_id),
         stripe_settings.STRIPE_WEBHOOK_SECRET,
     )
@@ -124,7 +89,7 @@ def test_a_late_authorization_event_changes_nothing(client, stripe_settings, str
     client.force_login(order.employer)
     client.get(reverse("orders:pay_return", args=[order.pk]))  # the return page came first
     order_accept(order=Order.objects.get(pk=order.pk), by=order.freelancer)
-    body, signature = _signed(
+    body, signature = signed(
         _event("evt_late", "payment_intent.amount_capturable_updated", order.payment_id),
         stripe_settings.STRIPE_WEBHOOK_SECRET,
     )
@@ -140,7 +105,7 @@ def test_a_late_authorization_event_changes_nothing(client, stripe_settings, str
 
 
 def test_a_webhook_with_a_bad_signature_is_refused(client, stripe_settings):
-    body, _ = _signed(_event("evt_2", "payment_intent.amount_capturable_updated", "pi_x"), "whsec_wrong")
+    body, _ = signed(_event("evt_2", "payment_intent.amount_capturable_updated", "pi_x"), "whsec_wrong")
 
     answer = client.post("/webhooks/stripe/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE="t=1,v1=00")
 

@@ -1,6 +1,6 @@
 import pytest
 
-from payouts.fees import freelancer_net_cents, platform_fee_cents
+from payments.fees import freelancer_net_cents, platform_fee_cents
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def assert_demo_money_and_dispute() -> None:
     """The designer's payouts are connected with months of paid cases; every cent reconciles;
     one dispute waits for staff."""
     from disputes.models import Dispute
-    from payouts.ledger import reconcile
+    from payments.reconcile import reconcile
     from payouts.models import Payout, PayoutAccount
     from payouts.selectors import earnings_by_month
 

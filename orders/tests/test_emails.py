@@ -1,16 +1,17 @@
+"""E-mail about orders: rendered from templates, subjects as plain text."""
+
 import pytest
 from django.core import mail
 from django.test import TestCase
 
+from accounts.tests.helpers import make_user
 from cadcam.emails import send_templated_email
+from orders.tests.helpers import make_order
 
 pytestmark = pytest.mark.django_db
 
 
 def test_subjects_are_plain_text_not_html_escaped(settings):
-    from accounts.tests.helpers import make_user
-    from orders.tests.helpers import make_order
-
     order = make_order(authorized=False)
     order.title = "Crowns & bridges for O'Brien"
     with TestCase.captureOnCommitCallbacks(execute=True):
