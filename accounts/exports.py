@@ -1,60 +1,13 @@
 """The data a user can download about themselves (GDPR-style access request).
 
-Each feature that stores personal data adds its section here."""
+accounts writes what it holds (account, profile, verification history); every app above
+that stores personal data registers its own section (accounts/registry.py)."""
 
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.registry import EXPORT_SECTIONS
 from accounts.selectors import verification_requests_of
-from orders.models import Order
-
-
-def _payouts_section(user: User) -> dict:
-    from payouts.models import Payout, PayoutAccount
-
-    account = PayoutAccount.objects.filter(user=user).first()
-    return {
-        "account": account and {
-            "bank_country": account.country.code,
-            "state": account.state,
-            "created_at": account.created_at,
-        },
-        "payouts": [
-            {"order_id": payout.order_id, "amount_cents": payout.amount_cents, "currency": payout.currency,
-             "status": payout.status, "due_at": payout.due_at, "transferred_at": payout.transferred_at,
-             "paid_at": payout.paid_at}
-            for payout in Payout.objects.filter(freelancer=user).order_by("pk")
-        ],
-    }
-
-
-def _reviews_and_disputes(user: User) -> dict:
-    from disputes.models import Dispute
-    from reviews.models import Review
-
-    return {
-        "reviews_written": [
-            {"order_id": review.order_id, "rating": review.rating, "comment": review.comment,
-             "created_at": review.created_at, "reply": review.reply}
-            for review in Review.objects.filter(author=user).order_by("pk")
-        ],
-        "disputes_opened": [
-            {"order_id": dispute.order_id, "reason": dispute.reason, "description": dispute.description,
-             "status": dispute.status, "opened_at": dispute.opened_at, "resolution_note": dispute.resolution_note}
-            for dispute in Dispute.objects.filter(opened_by=user).order_by("pk")
-        ],
-    }
-
-
-def _messages_section(user: User) -> list[dict]:
-    from messaging.models import Message
-
-    return [
-        {"conversation_id": message.conversation_id, "body": message.body, "created_at": message.created_at,
-         "attachments": [attachment.name for attachment in message.attachments.all()]}
-        for message in Message.objects.filter(sender=user).prefetch_related("attachments").order_by("pk")
-    ]
 
 
 def account_export(*, user: User) -> dict:
@@ -90,34 +43,6 @@ def account_export(*, user: User) -> dict:
             "terms_accepted_at": profile.terms_accepted_at,
             "has_photo": bool(profile.photo),
         },
-        "listings": [
-            {
-                "id": listing.pk,
-                "title": listing.title,
-                "status": listing.status,
-                "category": listing.category.name,
-                "description": listing.description,
-                "price_cents": listing.price_cents,
-                "currency": listing.currency,
-                "created_at": listing.created_at,
-                "published_at": listing.published_at,
-            }
-            for listing in user.listings.select_related("category").order_by("pk")
-        ],
-        "favorites": [favorite.listing.title for favorite in user.favorites.select_related("listing")],
-        "orders": [
-            {
-                "id": order.pk,
-                "role": "client" if order.employer_id == user.pk else "designer",
-                "title": order.title,
-                "status": order.status,
-                "total_cents": order.total_cents,
-                "currency": order.currency,
-                "created_at": order.created_at,
-                "instructions": order.instructions if order.employer_id == user.pk else "",
-            }
-            for order in Order.objects.filter(Q(employer=user) | Q(freelancer=user)).order_by("pk")
-        ],
         "verification_requests": [
             {
                 "created_at": item.created_at,
@@ -131,7 +56,5 @@ def account_export(*, user: User) -> dict:
             }
             for item in verification_requests_of(user)
         ],
-        "payouts": _payouts_section(user),
-        **_reviews_and_disputes(user),
-        "messages_sent": _messages_section(user),
+        **{name: section(user) for name, section in EXPORT_SECTIONS.items()},
     }

@@ -6,11 +6,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_countries import countries
 from phonenumber_field.phonenumber import to_python as parse_phone
+from PIL import Image
 from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts.languages import LANGUAGE_CHOICES
 from accounts.models import Profile, VerificationRequest
+from accounts.services import profile_record_terms
 from cadcam.files import IMAGE_EXTENSIONS, check_upload
 
 MB = 1024 * 1024
@@ -34,8 +36,6 @@ class SignupForm(AllauthSignupForm):
         )
 
     def save(self, request):
-        from accounts.services import profile_record_terms
-
         user = super().save(request)
         profile_record_terms(user=user)
         return user
@@ -102,8 +102,6 @@ class ProfileForm(forms.ModelForm):
         if not photo:
             return None
         check_upload(photo, allowed=IMAGE_EXTENSIONS, max_bytes=PHOTO_MAX_BYTES)
-        from PIL import Image
-
         with Image.open(photo) as image:
             too_small = min(image.size) < PHOTO_MIN_SIDE
         photo.seek(0)

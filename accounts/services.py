@@ -13,13 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Profile, User, VerificationRequest
+from accounts.registry import VERIFIED_HOOKS, deletion_refusals
 from accounts.selectors import verification_conflicts
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.files import sha256_of
 from cadcam.images import reencode_image, thumbnail
-from listings.services import listings_publish_approved
-from orders.selectors import orders_open_for
 
 ID_DOCUMENT_RETENTION = timedelta(days=30)
 PHOTO_THUMBNAIL_SIDE = 256
@@ -132,7 +131,8 @@ def verification_approve(*, request: VerificationRequest, by: User) -> Verificat
     request.save(update_fields=["status", "decided_at", "decided_by"])
     profile.verified_at = now
     _save_checking_uniqueness(profile, fields=["verified_at"])
-    listings_publish_approved(owner=request.user)
+    for hook in VERIFIED_HOOKS.values():
+        hook(request.user)
     send_templated_email(
         to=request.user.email,
         template="verification_approved",
@@ -227,10 +227,9 @@ def user_delete(*, user: User, password: str) -> User:
         raise InvalidTransition("This account is already deleted.")
     if not user.check_password(password):
         raise ApplicationError("The password is not correct.")
-    if orders_open_for(user).exists():
-        raise ApplicationError(
-            "You have orders in progress. Finish, withdraw or decline them before deleting your account."
-        )
+    refusals = deletion_refusals(user)
+    if refusals:
+        raise ApplicationError(" ".join(refusals))
 
     profile = Profile.objects.filter(user=user).first()
     files = []

@@ -10,5 +10,4 @@ urlpatterns = [
     path("account/verification/<int:pk>/document/", views.verification_document, name="verification_document"),
     path("account/delete/", views.account_delete, name="delete"),
     path("account/export/", views.data_export, name="export"),
-    path("u/<str:username>/", views.public_profile, name="public_profile"),
 ]

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.exports import account_export
 from accounts.forms import AccountDeleteForm, ProfileForm, VerificationRequestForm
-from accounts.selectors import public_profile_for, verification_document_for, verification_requests_of
+from accounts.selectors import verification_document_for, verification_requests_of
 from accounts.services import (
     profile_get_or_create,
     profile_update,
@@ -20,8 +20,6 @@ from accounts.services import (
 )
 from cadcam.errors import ApplicationError
 from cadcam.files import private_file_response
-from listings.selectors import favorite_ids_of, public_listings_of
-from reviews.selectors import ratings_of, reviews_received_by
 
 
 @login_required
@@ -74,20 +72,6 @@ def verification_document(request, pk: int):
     )
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return response
-
-
-def public_profile(request, username: str):
-    profile = public_profile_for(username)
-    listings = public_listings_of(profile.user, request.user)
-    context = {
-        "profile": profile,
-        "seller": profile.user,
-        "listings": listings,
-        "favorite_ids": favorite_ids_of(request.user, listings),
-        "ratings": ratings_of(profile.user),
-        "reviews_received": reviews_received_by(profile.user),
-    }
-    return render(request, "accounts/public_profile.html", context)
 
 
 @login_required

@@ -1,12 +1,31 @@
-"""Pieces the staff admin pages share: actions that call a service for each selected
-object, and the intermediate page of actions that need a reason."""
+"""Pieces the staff admin pages share: read-only admins for records only services write,
+actions that call a service for each selected object, and the intermediate page of actions
+that need a reason."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from cadcam.errors import ApplicationError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through their services (money, disputes): staff look, and act
+    through actions that call those services. `extra_readonly` adds computed fields."""
+
+    extra_readonly: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields] + list(self.extra_readonly)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ReasonForm(forms.Form):
@@ -75,8 +94,6 @@ class ReviewQueueMixin:
         return f"{self.opts.app_label}_{self.opts.model_name}_{verb}"
 
     def get_urls(self):
-        from django.urls import path
-
         own = [
             path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name=self._url_name("approve")),
             path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name=self._url_name("reject")),
@@ -84,8 +101,6 @@ class ReviewQueueMixin:
         return own + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from django.urls import reverse
-
         extra = {
             "approve_url": reverse(f"admin:{self._url_name('approve')}", args=[object_id]),
             "reject_url": reverse(f"admin:{self._url_name('reject')}", args=[object_id]),
@@ -95,8 +110,6 @@ class ReviewQueueMixin:
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def _redirect_to(self, pk=None):
-        from django.shortcuts import redirect
-
         if pk is None:
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", pk)
@@ -106,8 +119,6 @@ class ReviewQueueMixin:
         return self._redirect_to(waiting.pk if waiting else None)
 
     def _decide(self, request, pk, decision, success: str):
-        from django.shortcuts import get_object_or_404
-
         obj = get_object_or_404(self.model, pk=pk)
         if request.method != "POST":
             return self._redirect_to(pk)

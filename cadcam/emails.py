@@ -17,6 +17,8 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from cadcam.tasks import send_email
+
 
 def html_from_text(*, subject: str, text: str) -> str:
     return render_to_string("emails/text_as_html.html", {"subject": subject, "text": text})
@@ -24,8 +26,6 @@ def html_from_text(*, subject: str, text: str) -> str:
 
 def queue_email(message: EmailMessage) -> None:
     """Deliver a rendered message from a Celery task once the transaction commits."""
-    from cadcam.tasks import send_email
-
     html = None
     if isinstance(message, EmailMultiAlternatives):
         html = next((content for content, mimetype in message.alternatives if mimetype == "text/html"), None)

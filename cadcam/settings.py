@@ -64,14 +64,17 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_countries",
     "phonenumber_field",
+    # Our apps, lowest layer first: each imports only apps listed before it (docs/architecture.md).
     "cadcam",
     "accounts",
+    "payments",
     "listings",
     "orders",
     "payouts",
-    "disputes",
     "reviews",
     "messaging",
+    "disputes",
+    "marketplace",
 ]
 
 MIDDLEWARE = [
@@ -242,10 +245,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "payouts": {
         "task": "payouts.tasks.run_payouts",
-        "schedule": 5 * 60,
+        "schedule": 60,
     },
     "requeue-stripe-events": {
-        "task": "payouts.tasks.requeue_stripe_events",
+        "task": "payments.tasks.requeue_stripe_events",
         "schedule": 10 * 60,
     },
     "expire-listings": {

@@ -5,7 +5,6 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from cadcam import views
-from payouts.webhooks import stripe_connect_webhook, stripe_webhook
 
 # Staff sign in through allauth, so the same rate limits and two-factor step apply.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -13,7 +12,6 @@ admin.site.site_header = "CadCam Masters staff"
 admin.site.site_title = "CadCam Masters staff"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("", include("cadcam.pages")),
@@ -23,10 +21,9 @@ urlpatterns = [
     path("", include("disputes.urls")),
     path("", include("reviews.urls")),
     path("", include("messaging.urls")),
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("", include("payouts.urls")),
-    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
-    path("webhooks/stripe/connect/", stripe_connect_webhook, name="stripe_connect_webhook"),
+    path("", include("payments.urls")),
+    path("", include("marketplace.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,30 +1,18 @@
 from django.contrib import admin, messages
+from django.db.models import Case, CharField, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Cast, Concat
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from cadcam.admin_helpers import run_each
+from cadcam.admin_helpers import ReadOnlyAdmin, run_each
 from cadcam.errors import ApplicationError
 from cadcam.money import format_cents
 from disputes.forms import ResolutionForm
 from disputes.models import Chargeback, Dispute
 from disputes.services import chargeback_handle, dispute_resolve
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Disputes and chargebacks change only through disputes/services.py."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields] + list(self.extra_readonly)
-
-    extra_readonly: tuple[str, ...] = ()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from messaging.models import Conversation, Message
 
 
 @admin.register(Dispute)
@@ -40,11 +28,6 @@ class DisputeAdmin(ReadOnlyAdmin):
     extra_readonly = ("order_link", "thread_link")
 
     def get_queryset(self, request):
-        from django.db.models import Case, CharField, IntegerField, OuterRef, Subquery, Value, When
-        from django.db.models.functions import Cast, Concat
-
-        from messaging.models import Message
-
         # The dispute thread's newest message: staff see at a glance where the parties wrote last.
         last = Message.objects.filter(
             conversation__key=Concat(Value("dispute:"), Cast(OuterRef("pk"), CharField()))
@@ -77,8 +60,6 @@ class DisputeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="dispute thread")
     def thread_link(self, obj):
-        from messaging.models import Conversation
-
         thread = Conversation.objects.filter(key=f"dispute:{obj.pk}").first()
         if thread is None:
             return "—"

@@ -18,7 +18,7 @@ from messaging.services import conversation_for_dispute, message_send
 from orders.demo import PREMOLAR, dental_stl, die
 from orders.models import Order
 from orders.services import order_accept, order_create, order_deliver, order_mark_authorized
-from payouts.simulated import SimulatedGateway
+from payments.simulated import SimulatedGateway
 
 REF = "DSP-0311"
 LISTING = "Zirconia crowns and bridges designed in exocad, ready to mill"

@@ -3,6 +3,7 @@ from django import forms
 from cadcam.money import MoneyField
 from disputes.models import Dispute
 from disputes.services import DESCRIPTION_MAX_CHARS, DESCRIPTION_MIN_CHARS, Outcome
+from messaging.services import MAX_FILES_PER_MESSAGE
 from orders.forms import case_files_field, hide_patient_data_field
 
 
@@ -18,8 +19,6 @@ class DisputeForm(forms.Form):
     hide_patient_data = hide_patient_data_field()
 
     def clean_files(self):
-        from messaging.services import MAX_FILES_PER_MESSAGE
-
         files = self.cleaned_data["files"]
         if len(files) > MAX_FILES_PER_MESSAGE:
             raise forms.ValidationError(f"Attach at most {MAX_FILES_PER_MESSAGE} files.")

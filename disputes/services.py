@@ -23,12 +23,15 @@ from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.money import format_cents
 from disputes.models import Chargeback, Dispute
+from messaging.services import conversation_for_dispute, message_send
 from orders.models import Order
 from orders.services import order_dispute, order_refund, order_resume, order_settle
-from payouts.fees import MINIMUM_FEE_CENTS
-from payouts.gateway import CardDispute, GatewayError, get_gateway
-from payouts.ledger import ledger_record, refunded_so_far
-from payouts.models import LedgerEntry, Payout
+from payments.backends import get_gateway
+from payments.fees import MINIMUM_FEE_CENTS
+from payments.gateway import CardDispute, GatewayError
+from payments.ledger import ledger_record, refunded_so_far
+from payments.models import LedgerEntry
+from payouts.models import Payout
 from payouts.services import payout_hold, payout_release
 
 DESCRIPTION_MIN_CHARS = 20
@@ -72,8 +75,6 @@ def dispute_may_open(order: Order, user) -> bool:
 @transaction.atomic
 def dispute_open(*, order: Order, by: User, reason: str, description: str, files: Sequence = (),
                  hide_patient_data: bool = True) -> Dispute:
-    from messaging.services import conversation_for_dispute, message_send
-
     description = (description or "").strip()
     if reason not in Dispute.Reason.values:
         raise ApplicationError("Choose what the dispute is about.")

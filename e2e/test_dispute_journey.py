@@ -9,7 +9,7 @@ from cadcam.money import format_cents
 from disputes.models import Dispute
 from disputes.tests.helpers import make_delivered
 from e2e.helpers import new_page, sign_in, write_review
-from payouts.ledger import reconcile
+from payments.reconcile import reconcile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

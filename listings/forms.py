@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from PIL import Image
 
 from cadcam.files import IMAGE_EXTENSIONS, check_upload
 from cadcam.forms import MultipleFileField
@@ -17,8 +18,6 @@ IMAGE_MAX_BYTES = 10 * MB
 
 def _check_listing_image(upload) -> None:
     check_upload(upload, allowed=IMAGE_EXTENSIONS, max_bytes=IMAGE_MAX_BYTES)
-    from PIL import Image
-
     with Image.open(upload) as image:
         width, height = image.size
     upload.seek(0)

@@ -225,3 +225,27 @@ def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: in
     cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.filter(pk__in=ids))}
     page.object_list = [cards[pk] for pk in ids if pk in cards]
     return page
+
+
+# --- the owner's data export (registered with accounts in ListingsConfig.ready) ----------------------
+
+
+def listings_export(user) -> list[dict]:
+    return [
+        {
+            "id": listing.pk,
+            "title": listing.title,
+            "status": listing.status,
+            "category": listing.category.name,
+            "description": listing.description,
+            "price_cents": listing.price_cents,
+            "currency": listing.currency,
+            "created_at": listing.created_at,
+            "published_at": listing.published_at,
+        }
+        for listing in Listing.objects.filter(owner=user).select_related("category").order_by("pk")
+    ]
+
+
+def favorites_export(user) -> list[str]:
+    return [favorite.listing.title for favorite in Favorite.objects.filter(user=user).select_related("listing")]

@@ -1,8 +1,8 @@
 from celery import shared_task
 
+from listings.services import listings_expire
+
 
 @shared_task
 def expire_listings() -> int:
-    from listings.services import listings_expire
-
     return listings_expire()

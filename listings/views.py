@@ -25,7 +25,7 @@ from listings.services import (
     listing_edit,
     listing_submit,
 )
-from payouts.fees import freelancer_net_cents
+from payments.fees import freelancer_net_cents
 
 PAGE_SIZE = 24
 

@@ -82,6 +82,27 @@ class Conversation(models.Model):
             return reverse("messaging:support_detail", args=[self.pk])
         return reverse("messaging:conversation", args=[self.pk])
 
+    def others(self, viewer) -> list:
+        """The participants other than `viewer` (participants prefetched with their users)."""
+        return [seat.user for seat in self.participants.all() if seat.user_id != getattr(viewer, "pk", None)]
+
+    def other_people(self, viewer) -> str:
+        """The other participants' names ("Elena Marsh", "Elena Marsh, Sam Staffer")."""
+        return ", ".join(user.display_name for user in self.others(viewer)) or "Nobody else yet"
+
+    def title_for(self, viewer) -> str:
+        """The conversation's name as this viewer sees it (inbox, page title, e-mail)."""
+        if self.kind == self.Kind.ORDER:
+            return f"Order #{self.order_id}: {self.subject}"
+        if self.kind == self.Kind.SUPPORT:
+            if getattr(viewer, "is_staff", False) and self.started_by_id != getattr(viewer, "pk", None):
+                return f"Support request #{self.pk} from {self.started_by.display_name}"
+            return f"Support request #{self.pk}"
+        if self.kind == self.Kind.DISPUTE:
+            return self.subject or f"Dispute about order #{self.order_id}"
+        names = self.other_people(viewer)
+        return f"{names} · {self.subject}" if self.subject else names
+
     @property
     def staff_may_read(self) -> bool:
         return self.kind in (self.Kind.SUPPORT, self.Kind.DISPUTE)

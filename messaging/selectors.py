@@ -206,3 +206,11 @@ def block_between(blocker, blocked) -> bool:
 def wants_unread_emails(user) -> bool:
     preference = MessagingPreference.objects.filter(user=user).first()
     return preference.email_unread if preference else True
+
+
+def messages_sent_export(user) -> list[dict]:
+    return [
+        {"conversation_id": message.conversation_id, "body": message.body, "created_at": message.created_at,
+         "attachments": [attachment.name for attachment in message.attachments.all()]}
+        for message in Message.objects.filter(sender=user).prefetch_related("attachments").order_by("pk")
+    ]

@@ -377,15 +377,13 @@ def participant_notify(*, seat_id: int, now: datetime | None = None) -> bool:
     )
     fresh = list(fresh)
     unread = seat.conversation.messages.filter(pk__gt=seat.last_read_id).exclude(sender=seat.user).count()
-    from messaging.templatetags.messaging import conversation_title
-
     send_templated_email(
         to=seat.user.email,
         template="message_unread",
         context={
             "recipient": seat.user,
             "conversation": seat.conversation,
-            "title": conversation_title(seat.conversation, seat.user),
+            "title": seat.conversation.title_for(seat.user),
             "messages": fresh[-5:],
             "more": max(0, len(fresh) - 5),
             "unread": unread,

@@ -93,7 +93,7 @@ def preferences(request):
 def _compose(request, *, recipient, listing=None):
     if recipient.pk == request.user.pk:
         messages.error(request, "You cannot send a message to yourself.")
-        return redirect(listing or reverse("accounts:public_profile", args=[recipient.username]))
+        return redirect(listing or reverse("public_profile", args=[recipient.username]))
     if not EmailAddress.objects.filter(user=request.user, verified=True).exists():
         messages.warning(request, "Verify your e-mail address before writing to other members.")
         return redirect("account_email")

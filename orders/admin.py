@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from cadcam.money import format_cents
 from orders.models import Delivery, Order, OrderEvent, OrderOption
-from payouts.models import LedgerEntry, Payout
+from payments.models import LedgerEntry
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -37,12 +37,6 @@ class LedgerEntryInline(ReadOnlyInline):
     fields = readonly_fields = ["created_at", "kind", "amount_cents", "currency", "gateway_id", "note"]
 
 
-class PayoutInline(ReadOnlyInline):
-    model = Payout
-    fields = readonly_fields = ["status", "amount_cents", "due_at", "transfer_id", "transferred_at", "paid_at",
-                                "last_error", "failure_message"]
-
-
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Orders are read-only here: every change goes through orders/services.py."""
@@ -52,7 +46,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "employer__email", "employer__username", "freelancer__email",
                      "freelancer__username"]
     list_select_related = ["employer", "freelancer"]
-    inlines = [OrderOptionInline, DeliveryInline, OrderEventInline, PayoutInline, LedgerEntryInline]
+    inlines = [OrderOptionInline, DeliveryInline, OrderEventInline, LedgerEntryInline]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Order._meta.fields]

@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+
+    def ready(self):
+        # Start-up registrations with the apps below (Django's place for them; see docs/architecture.md).
+        from accounts.registry import register_deletion_guard, register_export_section
+        from orders import webhooks  # noqa: F401  (registers the Stripe events orders own)
+        from orders.reconcile import orders_reconcile
+        from orders.selectors import orders_export, orders_in_progress_guard
+        from payments.reconcile import register_reconcile_check
+
+        register_deletion_guard("orders", orders_in_progress_guard)
+        register_export_section("orders", orders_export)
+        register_reconcile_check("orders", orders_reconcile)

@@ -36,7 +36,7 @@ from orders.services import (
     order_mark_authorized,
     order_request_revision,
 )
-from payouts.simulated import SimulatedGateway
+from payments.simulated import SimulatedGateway
 
 S = Order.Status
 

@@ -54,6 +54,10 @@ class Order(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     payout_due_at = models.DateTimeField(null=True, blank=True)
+    owed_cents = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="What the designer is owed, recorded at completion: the total less refunds and the fee.",
+    )
     accept_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     complete_reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -76,6 +80,10 @@ class Order(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orders_quantity_positive"),
             models.CheckConstraint(
                 condition=~models.Q(employer=models.F("freelancer")), name="orders_not_to_oneself"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(owed_cents__isnull=True) | models.Q(owed_cents__lte=models.F("net_cents")),
+                name="orders_owed_at_most_the_net",
             ),
         ]
 

@@ -48,3 +48,27 @@ def orders_received_by(user, *, status: str | None = None) -> QuerySet[Order]:
     if status:
         orders = orders.filter(status=status)
     return _my_turn_first(orders, _FREELANCER_TURN)
+
+
+def orders_export(user) -> list[dict]:
+    """The user's orders on both sides, for their data export (the instructions are the client's words)."""
+    return [
+        {
+            "id": order.pk,
+            "role": "client" if order.employer_id == user.pk else "designer",
+            "title": order.title,
+            "status": order.status,
+            "total_cents": order.total_cents,
+            "currency": order.currency,
+            "created_at": order.created_at,
+            "instructions": order.instructions if order.employer_id == user.pk else "",
+        }
+        for order in Order.objects.filter(Q(employer=user) | Q(freelancer=user)).order_by("pk")
+    ]
+
+
+def orders_in_progress_guard(user) -> str:
+    """Why the user cannot delete their account while orders run (an accounts deletion guard)."""
+    if orders_open_for(user).exists():
+        return "You have orders in progress. Finish, withdraw or decline them before deleting your account."
+    return ""

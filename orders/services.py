@@ -20,12 +20,12 @@ from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.files import safe_filename, sha256_of
 from listings.models import Listing
 from orders.models import Delivery, Order, OrderEvent, OrderFile, OrderOption
-from payouts.fees import platform_fee_cents
-from payouts.gateway import GatewayError, PaymentStatus, get_gateway
-from payouts.ledger import ledger_record
-from payouts.models import LedgerEntry
-from payouts.services import payout_create_for_order
-from payouts.simulated import SimulatedGateway
+from payments.backends import get_gateway
+from payments.fees import platform_fee_cents
+from payments.gateway import GatewayError, PaymentStatus
+from payments.ledger import ledger_record
+from payments.models import LedgerEntry
+from payments.simulated import SimulatedGateway
 
 S = Order.Status
 
@@ -296,16 +296,18 @@ def order_request_revision(*, order: Order, by: User, message: str) -> Order:
 
 def _complete(order: Order, action: str, *, by: User | None, note: str = "", refunded_cents: int = 0,
               notify: bool = True) -> Order:
-    """Complete the order: the platform keeps its fee and the freelancer's net starts clearing.
-    After a partial refund, the fee is computed again on what the employer finally paid."""
+    """Complete the order: the platform keeps its fee, and the order records what its designer
+    is owed and when it is paid (payouts opens the payout from these). After a partial refund,
+    the fee is computed again on what the employer finally paid."""
     _transition(order, action, by=by, note=note)
     now = timezone.now()
-    order.completed_at = now
-    order.payout_due_at = now + PAYOUT_CLEARING
-    order.save(update_fields=["status", "completed_at", "payout_due_at"])
     kept = order.total_cents - refunded_cents
     fee = platform_fee_cents(kept) if refunded_cents else order.fee_cents
-    payout_create_for_order(order=order, amount_cents=kept - fee, fee_cents=fee)
+    order.completed_at = now
+    order.payout_due_at = now + PAYOUT_CLEARING
+    order.owed_cents = kept - fee
+    order.save(update_fields=["status", "completed_at", "payout_due_at", "owed_cents"])
+    ledger_record(order=order, kind=LedgerEntry.Kind.FEE, amount_cents=fee)
     if notify:
         _notify(order, "completed")
     return order

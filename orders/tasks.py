@@ -1,9 +1,9 @@
 from celery import shared_task
 
+from orders.deadlines import orders_sweep
+
 
 @shared_task
 def run_deadlines() -> dict:
-    from orders.deadlines import orders_sweep
-
     result = orders_sweep()
     return {"expired": result.expired, "completed": result.completed, "reminded": result.reminded}

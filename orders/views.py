@@ -28,8 +28,8 @@ from orders.services import (
     order_request_revision,
     order_withdraw,
 )
-from payouts.fees import platform_fee_cents
-from payouts.gateway import get_gateway
+from payments.backends import get_gateway
+from payments.fees import platform_fee_cents
 
 
 @login_required

@@ -1,22 +1,10 @@
 from django.contrib import admin
 
-from cadcam.admin_helpers import run_each
+from cadcam.admin_helpers import ReadOnlyAdmin, run_each
 from cadcam.money import format_cents
-from payouts.models import LedgerEntry, Payout, PayoutAccount, PayoutCountry, StripeEvent
+from orders.admin import OrderAdmin, ReadOnlyInline
+from payouts.models import Payout, PayoutAccount, PayoutCountry
 from payouts.services import payout_retry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money records are changed only by the payouts services; staff look, and act through actions."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PayoutCountry)
@@ -66,20 +54,11 @@ class PayoutAdmin(ReadOnlyAdmin):
                  "{count} payout(s) sent or waiting for the designer's payout details.")
 
 
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "order", "kind", "amount", "gateway_id", "note"]
-    list_filter = ["kind"]
-    search_fields = ["=order__id", "=gateway_id"]
-    list_select_related = ["order"]
-
-    @admin.display(description="amount", ordering="amount_cents")
-    def amount(self, obj):
-        return format_cents(obj.amount_cents, obj.currency)
+class PayoutInline(ReadOnlyInline):
+    model = Payout
+    fields = readonly_fields = ["status", "amount_cents", "due_at", "transfer_id", "transferred_at", "paid_at",
+                                "last_error", "failure_message"]
 
 
-@admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "type", "endpoint", "account", "event_id", "processed_at", "outcome"]
-    list_filter = ["endpoint", "type"]
-    search_fields = ["=event_id", "=account"]
+# Each order's admin page shows its payout too (orders cannot import payouts: it is below).
+OrderAdmin.inlines = [*OrderAdmin.inlines, PayoutInline]

@@ -31,10 +31,22 @@ from orders.services import (
     order_create,
     order_mark_authorized,
 )
-from payouts.gateway import get_gateway
-from payouts.models import LedgerEntry, Payout, PayoutAccount, SimulatedTransfer
-from payouts.services import payout_account_start, payout_account_sync, payout_bank_update, payout_transfer
-from payouts.simulated import SIMULATED_BANK_PAYOUT_DELAY, SimulatedGateway, simulated_account_onboard
+from payments.backends import get_gateway
+from payments.models import LedgerEntry, SimulatedTransfer
+from payments.simulated import (
+    SIMULATED_BANK_PAYOUT_DELAY,
+    SimulatedGateway,
+    simulated_account_onboard,
+    simulated_bank_payouts_arrive,
+)
+from payouts.models import Payout, PayoutAccount
+from payouts.services import (
+    payout_account_start,
+    payout_account_sync,
+    payout_bank_update,
+    payout_open,
+    payout_transfer,
+)
 
 CROWNS = "Zirconia crowns and bridges designed in exocad, ready to mill"
 VENEERS = "Lithium disilicate veneers, inlays and onlays for press or milling"
@@ -102,6 +114,7 @@ def _create(spec: PastOrder, *, client: User, freelancer: User) -> Order:
     order = order_mark_authorized(order=order)
     order = order_accept(order=order, by=freelancer)
     order = order_complete(order=order, by=client)
+    payout_open(order=order)
     _move_back(order, timedelta(days=spec.days_ago))
     payout = Payout.objects.get(order=order)
     now = timezone.now()
@@ -111,8 +124,6 @@ def _create(spec: PastOrder, *, client: User, freelancer: User) -> Order:
         SimulatedTransfer.objects.filter(idempotency_key=f"transfer:order-{order.pk}").update(
             created_at=transferred_at)
         if transferred_at + SIMULATED_BANK_PAYOUT_DELAY <= now:
-            from payouts.simulated import simulated_bank_payouts_arrive
-
             for bank_payout in simulated_bank_payouts_arrive(now=now):
                 payout_bank_update(account_id=bank_payout.account_id, bank_payout_id=bank_payout.id)
             Payout.objects.filter(pk=payout.pk, status=Payout.Status.PAID).update(

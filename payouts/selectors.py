@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.selectors import order_for
-from payouts.models import LedgerEntry, Payout
+from payments.models import LedgerEntry
+from payouts.models import Payout, PayoutAccount
 
 S = Order.Status
 P = Payout.Status
@@ -77,18 +78,24 @@ class EarningsSummary:
 
 
 def earnings_summary(user, *, tz: tzinfo | None = None) -> EarningsSummary:
-    """Totals for the earnings page, in four queries."""
+    """Totals for the earnings page, in four queries. A completed order whose payout the
+    scheduled run has not opened yet counts as clearing, with what the order says it owes."""
     tz = tz or timezone.get_current_timezone()
+    completed = Q(status=S.COMPLETED)
+    unopened = completed & Q(payout__isnull=True)
+    clearing = unopened | (completed & Q(payout__status=P.CLEARING))
     orders = Order.objects.filter(freelancer=user).aggregate(
         escrow_cents=_sum("net_cents", status__in=ESCROW_STATES),
         escrow_orders=Count("pk", filter=Q(status__in=ESCROW_STATES)),
         gross_cents=_sum("total_cents", status=S.COMPLETED),
-        completed_orders=Count("pk", filter=Q(status=S.COMPLETED)),
+        completed_orders=Count("pk", filter=completed),
+        clearing_cents=Coalesce(Sum("owed_cents", filter=clearing), Value(0), output_field=IntegerField()),
+        clearing_orders=Count("pk", filter=clearing),
+        unopened_cents=Coalesce(Sum("owed_cents", filter=unopened), Value(0), output_field=IntegerField()),
     )
+    unopened_cents = orders.pop("unopened_cents")
     kept = F("amount_cents") - F("reversed_cents")
     payouts = Payout.objects.filter(freelancer=user).aggregate(
-        clearing_cents=_sum("amount_cents", status=P.CLEARING),
-        clearing_orders=Count("pk", filter=Q(status=P.CLEARING)),
         due_cents=_sum("amount_cents", status=P.DUE),
         waiting_cents=_sum("amount_cents", status=P.WAITING_FOR_ACCOUNT),
         transferred_cents=_sum(kept, status=P.TRANSFERRED),
@@ -97,12 +104,13 @@ def earnings_summary(user, *, tz: tzinfo | None = None) -> EarningsSummary:
         on_hold_cents=_sum("amount_cents", status=P.ON_HOLD),
         earned_cents=_sum(kept),
     )
+    payouts["earned_cents"] += unopened_cents
     fees = LedgerEntry.objects.filter(order__freelancer=user).aggregate(fees_cents=_sum("amount_cents", kind=K.FEE))
     next_clearing = [
         ClearingDate(day=row["day"], amount_cents=row["amount_cents"], orders=row["orders"])
-        for row in Payout.objects.filter(freelancer=user, status=P.CLEARING)
-        .annotate(day=TruncDate("due_at", tzinfo=tz)).order_by().values("day")
-        .annotate(amount_cents=Sum("amount_cents"), orders=Count("pk")).order_by("day")[:CLEARING_DATES_SHOWN]
+        for row in Order.objects.filter(clearing, freelancer=user)
+        .annotate(day=TruncDate("payout_due_at", tzinfo=tz)).order_by().values("day")
+        .annotate(amount_cents=Sum("owed_cents"), orders=Count("pk")).order_by("day")[:CLEARING_DATES_SHOWN]
     ]
     return EarningsSummary(**orders, **payouts, **fees, next_clearing=next_clearing)
 
@@ -137,11 +145,10 @@ def earnings_by_month(user, *, months: int = 12, now: datetime | None = None,
     first = _months_back(last, months - 1)
     start = timezone.make_aware(datetime(first.year, first.month, 1), tz)
     rows = (
-        Payout.objects.filter(freelancer=user, order__status=S.COMPLETED, order__completed_at__gte=start,
-                              order__completed_at__lte=now)
-        .annotate(month=TruncMonth("order__completed_at", tzinfo=tz)).order_by().values("month")
-        .annotate(earned=Sum(F("amount_cents") - F("reversed_cents")), gross=Sum("order__total_cents"),
-                  orders=Count("pk"))
+        Order.objects.filter(freelancer=user, status=S.COMPLETED, completed_at__gte=start, completed_at__lte=now)
+        .annotate(month=TruncMonth("completed_at", tzinfo=tz)).order_by().values("month")
+        .annotate(earned=Sum(F("owed_cents") - Coalesce("payout__reversed_cents", Value(0))),
+                  gross=Sum("total_cents"), orders=Count("pk"))
     )
     by_month = {timezone.localtime(row["month"], tz).date() if isinstance(row["month"], datetime) else row["month"]:
                 row for row in rows}
@@ -161,16 +168,18 @@ def earnings_orders(user) -> QuerySet[Order]:
     order is open; 0 when refunded in full), `net` (what the freelancer gets: the payout less
     reversals once completed, the expected net while open, 0 when refunded in full)."""
     refunded = Q(status=S.REFUNDED)
+    completed = Q(status=S.COMPLETED)
     has_payout = Q(payout__isnull=False)
     return (
         Order.objects.filter(freelancer=user, accepted_at__isnull=False)
         .select_related("payout", "employer__profile")
         .annotate(
             gross=F("total_cents"),
-            fee=Case(When(has_payout, then=_ledger_sum(K.FEE)), When(refunded, then=Value(0)),
+            fee=Case(When(completed, then=_ledger_sum(K.FEE)), When(refunded, then=Value(0)),
                      default=F("fee_cents"), output_field=IntegerField()),
             net=Case(When(has_payout, then=F("payout__amount_cents") - F("payout__reversed_cents")),
-                     When(refunded, then=Value(0)), default=F("net_cents"), output_field=IntegerField()),
+                     When(completed, then=F("owed_cents")), When(refunded, then=Value(0)),
+                     default=F("net_cents"), output_field=IntegerField()),
         )
         .order_by("-accepted_at", "-pk")
     )
@@ -181,6 +190,8 @@ def payout_state_label(order: Order) -> str:
     payout = getattr(order, "payout", None)
     if payout is not None:
         return payout.get_status_display()
+    if order.status == S.COMPLETED:  # the scheduled run opens its payout within a minute
+        return Payout.Status.CLEARING.label
     if order.status in ESCROW_STATES:
         return "In escrow"
     if order.status == S.REFUNDED:
@@ -273,3 +284,23 @@ def receipt_for(viewer, pk: int) -> Receipt:
         payment_reference=short_reference(reference),
         refunds=[entry for entry in ledger if entry.kind == K.REFUNDED],
     )
+
+
+# --- the data export (registered with accounts in PayoutsConfig.ready) ----------------------------------
+
+
+def payouts_export(user) -> dict:
+    account = PayoutAccount.objects.filter(user=user).first()
+    return {
+        "account": account and {
+            "bank_country": account.country.code,
+            "state": account.state,
+            "created_at": account.created_at,
+        },
+        "payouts": [
+            {"order_id": payout.order_id, "amount_cents": payout.amount_cents, "currency": payout.currency,
+             "status": payout.status, "due_at": payout.due_at, "transferred_at": payout.transferred_at,
+             "paid_at": payout.paid_at}
+            for payout in Payout.objects.filter(freelancer=user).order_by("pk")
+        ],
+    }

@@ -1,17 +1,18 @@
 """Paying freelancers: their connected account, and each completed order's payout from
 clearing to their bank.
 
-A payout is made when an order completes (`payout_create_for_order`, called by the order
-services in the same transaction). After the clearing period, `payout_transfer` sends the
-freelancer's net to their connected account with the idempotency key
-`transfer:order-<id>`; when their account cannot receive payouts yet, the payout waits and
-is sent as soon as `payout_account_sync` sees payouts enabled. Bank payouts and reversals
+A completed order records what its designer is owed (`Order.owed_cents`, `payout_due_at`);
+the scheduled run opens a payout for it (`payouts_open`), clearing or on hold. After the
+clearing period, `payout_transfer` sends the freelancer's net to their connected account
+with the idempotency key `transfer:order-<id>`; when their account cannot receive payouts
+yet, the payout waits and is sent as soon as `payout_account_sync` sees payouts enabled. Bank payouts and reversals
 are reported by the gateway (webhooks, or the simulated gateway's timer) and recorded by
 `payout_bank_update` and `payout_reversal_record`. Each money movement lands in the ledger."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -20,9 +21,14 @@ from django.utils import timezone
 from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
-from payouts.gateway import GatewayError, get_gateway
-from payouts.ledger import ledger_record
-from payouts.models import LedgerEntry, Payout, PayoutAccount, PayoutCountry
+from orders.models import Order
+from payments.backends import get_gateway
+from payments.gateway import GatewayError
+from payments.ledger import ledger_record
+from payments.models import LedgerEntry
+from payments.simulated import simulated_bank_payouts_arrive
+from payouts.holds import order_held
+from payouts.models import Payout, PayoutAccount, PayoutCountry
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +124,13 @@ def payout_account_dashboard_link(*, user: User) -> str:
     return _gateway(lambda gateway: gateway.dashboard_link(account_id=row.gateway_account_id, idempotency_key=key))
 
 
-def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
+def payout_account_sync(*, account_id: str,
+                        on_enabled: Callable[[int], object] | None = None) -> PayoutAccount | None:
     """Bring our copy of a connected account up to date from the gateway (after
     `account.updated`, or when the freelancer comes back from onboarding). The account is
     fetched anew, so events that arrive late or out of order cannot leave an old state.
-    When payouts become enabled, the payouts waiting for them are sent."""
+    When payouts become enabled, `on_enabled(user_id)` runs after commit (the callers queue
+    the transfer of what waited; the scheduled run would send it too)."""
     if not PayoutAccount.objects.filter(gateway_account_id=account_id).exists():
         logger.warning("Account update for %s, which no user has", account_id)
         return None
@@ -131,33 +139,40 @@ def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
         row = PayoutAccount.objects.select_for_update().get(gateway_account_id=account_id)
         was_enabled = row.payouts_enabled
         row = _apply_account(row, account)
-        if row.payouts_enabled and not was_enabled:
-            from payouts.tasks import transfer_payouts_of
-
+        if row.payouts_enabled and not was_enabled and on_enabled is not None:
             user_id = row.user_id
-            transaction.on_commit(lambda: transfer_payouts_of.delay(user_id))
+            transaction.on_commit(lambda: on_enabled(user_id))
     return row
 
 
 # --- payouts -------------------------------------------------------------------------------------------
 
 
-def payout_create_for_order(*, order, amount_cents: int | None = None, fee_cents: int | None = None) -> Payout:
-    """Called by the order services, inside their transaction, when an order completes: the
-    platform keeps its fee and the freelancer's net starts clearing."""
-    from disputes.models import Chargeback
-
-    fee = order.fee_cents if fee_cents is None else fee_cents
-    amount = order.net_cents if amount_cents is None else amount_cents
-    ledger_record(order=order, kind=K.FEE, amount_cents=fee)
-    # A chargeback opened while the work went on holds the payout from the start.
-    chargebacks = Chargeback.objects.select_for_update().filter(order=order, handled_at__isnull=True)
-    payout, _ = Payout.objects.get_or_create(
-        order=order,
-        defaults={"freelancer_id": order.freelancer_id, "amount_cents": amount, "currency": order.currency,
-                  "due_at": order.payout_due_at, "status": P.ON_HOLD if chargebacks.exists() else P.CLEARING},
-    )
+def payout_open(*, order: Order) -> Payout:
+    """Open the payout of a completed order: what the order recorded as owed to the designer
+    starts clearing until its payout date, or waits on hold while a registered hold (an open
+    chargeback) keeps the money with the platform. Opening twice returns the same payout."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != Order.Status.COMPLETED or order.owed_cents is None:
+            raise InvalidTransition(f"Order #{order.pk} is {order.get_status_display().lower()}: nothing is owed yet.")
+        payout, _ = Payout.objects.get_or_create(
+            order=order,
+            defaults={"freelancer_id": order.freelancer_id, "amount_cents": order.owed_cents,
+                      "currency": order.currency, "due_at": order.payout_due_at,
+                      "status": P.ON_HOLD if order_held(order) else P.CLEARING},
+        )
     return payout
+
+
+def payouts_open(*, limit: int = 1000) -> int:
+    """Open the payouts of completed orders that have none yet (the scheduled run starts
+    with this, so a payout exists within a minute or so of completion)."""
+    ids = list(Order.objects.filter(status=Order.Status.COMPLETED, owed_cents__isnull=False, payout__isnull=True)
+               .order_by("pk").values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        payout_open(order=Order(pk=pk))
+    return len(ids)
 
 
 # A chargeback can hold a payout that has not left the platform yet.
@@ -169,7 +184,7 @@ def payout_hold(*, order) -> bool:
     the payout is (now) on hold, or not made yet (it will be made on hold)."""
     payout = Payout.objects.select_for_update().filter(order=order).first()
     if payout is None:
-        return True
+        return True  # payout_open will make it on hold while the hold check says so
     if payout.status in HOLDABLE:
         payout.status = P.ON_HOLD
         payout.save(update_fields=["status", "updated_at"])
@@ -266,7 +281,7 @@ def payout_retry(*, payout: Payout, by: User) -> Payout:
 def payouts_run(*, now: datetime | None = None) -> dict[str, int]:
     """The scheduled run: send every payout that is due (idempotent, safe to run twice)."""
     now = now or timezone.now()
-    counts = {"transferred": 0, "waiting": 0, "failed": 0}
+    counts = {"opened": payouts_open(), "transferred": 0, "waiting": 0, "failed": 0}
     ids = list(Payout.objects.filter(status__in=[P.CLEARING, P.DUE], due_at__lte=now).values_list("pk", flat=True))
     ids += Payout.objects.filter(status=P.WAITING_FOR_ACCOUNT, freelancer__payout_account__payouts_enabled=True,
                                  due_at__lte=now).values_list("pk", flat=True)
@@ -283,8 +298,6 @@ def payouts_run(*, now: datetime | None = None) -> dict[str, int]:
         key = {P.TRANSFERRED: "transferred", P.WAITING_FOR_ACCOUNT: "waiting"}.get(payout.status, "failed")
         counts[key] += 1
     if get_gateway().name == "simulated":
-        from payouts.simulated import simulated_bank_payouts_arrive
-
         for bank_payout in simulated_bank_payouts_arrive(now=now):
             try:
                 payout_bank_update(account_id=bank_payout.account_id, bank_payout_id=bank_payout.id)

@@ -11,15 +11,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
+from payments.backends import get_gateway
+from payments.models import SimulatedAccount
+from payments.simulated import simulated_account_onboard
 from payouts.forms import PayoutCountryForm, SimulatedOnboardingForm
-from payouts.gateway import get_gateway
-from payouts.models import PayoutAccount, SimulatedAccount
+from payouts.models import PayoutAccount
 from payouts.services import (
     payout_account_dashboard_link,
     payout_account_onboarding_link,
     payout_account_start,
     payout_account_sync,
 )
+from payouts.tasks import transfer_payouts_of
 
 # What Stripe's requirement names mean, for the freelancer (others are shown as they come).
 REQUIREMENT_WORDS = {
@@ -94,7 +97,7 @@ def onboarding_return(request):
     if account is None:
         return redirect("payouts:index")
     try:
-        account = payout_account_sync(account_id=account.gateway_account_id)
+        account = payout_account_sync(account_id=account.gateway_account_id, on_enabled=transfer_payouts_of.delay)
     except ApplicationError as error:
         messages.warning(request, f"{error.message} Your payout status will update shortly.")
         return redirect("payouts:index")
@@ -135,8 +138,6 @@ def _own_simulated_account(request, account_id: str) -> SimulatedAccount:
 @login_required
 @require_http_methods(["GET", "POST"])
 def simulated_onboarding(request, account_id: str):
-    from payouts.simulated import simulated_account_onboard
-
     account = _own_simulated_account(request, account_id)
     form = SimulatedOnboardingForm(request.POST or None, initial={"account_holder": request.user.display_name})
     if request.method == "POST" and form.is_valid():

@@ -17,7 +17,7 @@ from listings.models import Listing
 from orders.demo import MOLAR, PREMOLAR, dental_stl, die
 from orders.models import Order
 from orders.services import order_accept, order_complete, order_create, order_deliver, order_mark_authorized
-from payouts.simulated import SimulatedGateway
+from payments.simulated import SimulatedGateway
 from reviews.models import Review
 from reviews.services import review_create, review_reply, review_window_is_open
 

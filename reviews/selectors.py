@@ -104,3 +104,11 @@ def order_reviews_for(order: Order, viewer, *, now: datetime | None = None) -> O
         public=[review for review in reviews if review.is_visible] if reviewed is None else [],
         reviewed_name=reviewed[0].display_name if reviewed else "",
     )
+
+
+def reviews_written_export(user) -> list[dict]:
+    return [
+        {"order_id": review.order_id, "rating": review.rating, "comment": review.comment,
+         "created_at": review.created_at, "reply": review.reply}
+        for review in Review.objects.filter(author=user).order_by("pk")
+    ]

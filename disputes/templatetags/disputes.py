@@ -4,6 +4,8 @@ the latest messages of its three-party thread (the live thread is at /messages/<
 from django import template
 
 from disputes.services import dispute_may_open
+from messaging.models import Conversation
+from messaging.selectors import messages_of
 
 register = template.Library()
 LATEST_MESSAGES = 5
@@ -11,9 +13,6 @@ LATEST_MESSAGES = 5
 
 @register.inclusion_tag("disputes/_order_dispute.html", takes_context=True)
 def order_dispute(context):
-    from messaging.models import Conversation
-    from messaging.selectors import messages_of
-
     request, order = context["request"], context["order"]
     dispute = order.disputes.select_related("opened_by__profile").first()
     thread = messages = None

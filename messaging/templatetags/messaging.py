@@ -5,44 +5,30 @@ the context (the order page includes templates/messaging/_order_conversation.htm
 calls it): the thread between the order's two parties, shown to them only."""
 
 from django import template
+from django.template.loader import select_template
+from django.urls import reverse
 
+from messaging.forms import MessageForm
 from messaging.models import Conversation
+from messaging.selectors import messages_of, read_receipt
+from messaging.services import conversation_for_order, conversation_mark_read
 
 register = template.Library()
-K = Conversation.Kind
-
-
-def _others(conversation: Conversation, viewer) -> list:
-    return [seat.user for seat in conversation.participants.all() if seat.user_id != getattr(viewer, "pk", None)]
 
 
 @register.filter
 def other_people(conversation: Conversation, viewer) -> str:
-    """The other participants' names ("Elena Marsh", "Elena Marsh, Sam Staffer")."""
-    return ", ".join(user.display_name for user in _others(conversation, viewer)) or "Nobody else yet"
+    return conversation.other_people(viewer)
 
 
 @register.filter
 def conversation_title(conversation: Conversation, viewer) -> str:
-    if conversation.kind == K.ORDER:
-        return f"Order #{conversation.order_id}: {conversation.subject}"
-    if conversation.kind == K.SUPPORT:
-        if getattr(viewer, "is_staff", False) and conversation.started_by_id != getattr(viewer, "pk", None):
-            return f"Support request #{conversation.pk} from {conversation.started_by.display_name}"
-        return f"Support request #{conversation.pk}"
-    if conversation.kind == K.DISPUTE:
-        return conversation.subject or f"Dispute about order #{conversation.order_id}"
-    names = other_people(conversation, viewer)
-    return f"{names} · {conversation.subject}" if conversation.subject else names
+    return conversation.title_for(viewer)
 
 
 @register.inclusion_tag("messaging/_order_thread.html", takes_context=True)
 def order_conversation(context):
     """The order's conversation for the order page (made on first view), marked read for the viewer."""
-    from messaging.forms import MessageForm
-    from messaging.selectors import messages_of, read_receipt
-    from messaging.services import conversation_for_order, conversation_mark_read
-
     request, order = context["request"], context["order"]
     user = request.user
     if user.pk not in (order.employer_id, order.freelancer_id):
@@ -67,9 +53,6 @@ def order_conversation(context):
 def attachment_row(context, attachment):
     """One attachment: the 3D/inline preview row of templates/previews/_file.html when that
     template is installed, a plain download link otherwise."""
-    from django.template.loader import select_template
-    from django.urls import reverse
-
     chosen = select_template(["previews/_file.html", "messaging/_attachment_plain.html"])
     ids = [attachment.message.conversation_id, attachment.pk]
     is_construction_info = attachment.extension == "constructioninfo"

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from payouts.gateway import (
+from payments.gateway import (
     BankPayout,
     CardDispute,
     ConnectedAccount,
@@ -22,7 +22,7 @@ from payouts.gateway import (
     Refund,
     Transfer,
 )
-from payouts.models import SimulatedAccount, SimulatedOperation, SimulatedPayment, SimulatedTransfer
+from payments.models import SimulatedAccount, SimulatedOperation, SimulatedPayment, SimulatedTransfer
 
 PREFIX = "sim_pi_"
 ACCOUNT_PREFIX = "sim_acct_"

@@ -1,6 +1,6 @@
 """The payment gateway: one interface, two backends.
 
-`stripe` (payouts/stripe_gateway.py, when STRIPE_SECRET_KEY is set) talks to Stripe through
+`stripe` (payments/stripe_gateway.py, when STRIPE_SECRET_KEY is set) talks to Stripe through
 StripeClient; `simulated` (the default) keeps the same PaymentIntent states in our
 database, so that development, the demo and most tests run the whole escrow flow without
 leaving the machine.
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-
-from django.conf import settings
 
 
 class PaymentStatus:
@@ -132,14 +130,3 @@ class PaymentGateway(Protocol):
     def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str) -> tuple[str, ...]: ...
 
     def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout: ...
-
-
-def get_gateway() -> PaymentGateway:
-    """Stripe when STRIPE_SECRET_KEY is set, the simulated gateway otherwise."""
-    if settings.STRIPE_SECRET_KEY:
-        from payouts.stripe_gateway import StripeGateway
-
-        return StripeGateway()
-    from payouts.simulated import SimulatedGateway
-
-    return SimulatedGateway()

@@ -7,6 +7,7 @@ from listings.demo import seed_listings
 from messaging.demo import seed_messages
 from orders.demo import seed_orders
 from payouts.demo import seed_payouts
+from payouts.services import payouts_open
 from reviews.demo import seed_reviews
 
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         seed_reviews(users, orders)
         seed_messages(users)
         dispute = seed_dispute(users)
+        payouts_open()  # the beat task does this within a minute; the demo shows it at once
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         states = ", ".join(order.get_status_display().lower() for order in orders)
         self.stdout.write(f"  Demo orders from @employer to @freelancer: {states}.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import stripe
 from django.conf import settings
 
-from payouts.gateway import (
+from payments.gateway import (
     BankPayout,
     CardDispute,
     ConnectedAccount,

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cadcam.money import format_cents
-from payouts.ledger import reconcile
-from payouts.models import LedgerEntry
+from payments.models import LedgerEntry
+from payments.reconcile import reconcile
 
 
 class Command(BaseCommand):

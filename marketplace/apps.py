@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class MarketplaceConfig(AppConfig):
+    """The top layer: pages that gather every app (home, dashboard, public profiles) and the
+    demo seed. Nothing imports it."""
+
+    name = "marketplace"
+    verbose_name = "Marketplace"

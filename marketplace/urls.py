@@ -1,0 +1,9 @@
+from django.urls import path
+
+from marketplace import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("u/<str:username>/", views.public_profile, name="public_profile"),
+]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    """The money core: the payment gateway and its two backends, the fee, the ledger and
+    reconciliation, and Stripe's webhooks (apps above register the events they own)."""
+
+    name = "payments"
+    verbose_name = "Payments and ledger"
