@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "cadcam.middleware.AdminRequiresMFAMiddleware",
     "cadcam.middleware.UserTimezoneMiddleware",
+    "cadcam.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "cadcam.urls"
@@ -247,6 +248,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.run_payouts",
         "schedule": 60,
     },
+    "recover-money-operations": {
+        "task": "payments.tasks.recover_money_operations",
+        "schedule": 60,
+    },
+    "reconcile-daily": {
+        "task": "payments.tasks.reconcile_daily",
+        "schedule": 24 * 60 * 60,
+    },
     "requeue-stripe-events": {
         "task": "payments.tasks.requeue_stripe_events",
         "schedule": 10 * 60,
@@ -279,6 +288,8 @@ STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_PLATFORM_COUNTRY = env("STRIPE_PLATFORM_COUNTRY", default="US")
 # The SDK retries failed requests with the same idempotency key.
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# How many days back the daily reconciliation asks the gateway about orders (older ones have settled).
+RECONCILE_GATEWAY_DAYS = env.int("RECONCILE_GATEWAY_DAYS", default=60)
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 

@@ -8,8 +8,6 @@ nothing new."""
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from accounts.models import User
 from disputes.models import Dispute
 from disputes.services import dispute_open
@@ -38,7 +36,6 @@ def seed_dispute(users: dict[str, User]) -> Dispute:
     return existing or _create(employer=employer, freelancer=freelancer)
 
 
-@transaction.atomic
 def _create(*, employer: User, freelancer: User) -> Dispute:
     listing = Listing.objects.get(owner=freelancer, title=LISTING, edit_of__isnull=True, is_private=False)
     order = order_create(

@@ -26,14 +26,17 @@ from disputes.models import Chargeback, Dispute
 from messaging.services import conversation_for_dispute, message_send
 from orders.models import Order
 from orders.services import order_dispute, order_refund, order_resume, order_settle
-from payments.backends import get_gateway
+from orders.transitions import lock_order
 from payments.fees import MINIMUM_FEE_CENTS
-from payments.gateway import CardDispute, GatewayError
+from payments.gateway import CardDispute
 from payments.ledger import ledger_record, refunded_so_far
-from payments.models import LedgerEntry
+from payments.models import LedgerEntry, MoneyOperation
+from payments.operations import money_operation_run, money_operation_start, money_operations_settled
+from payments.refunds import money_staff_alert, refunds_adopt
 from payouts.models import Payout
 from payouts.services import payout_hold, payout_release
 
+RESOLVE = "dispute.resolve"
 DESCRIPTION_MIN_CHARS = 20
 DESCRIPTION_MAX_CHARS = 5000
 
@@ -60,10 +63,6 @@ def _notify(dispute: Dispute, event: str, *, to: Sequence[User]) -> None:
                              context={"dispute": dispute, "order": dispute.order, "event": event, "recipient": user})
 
 
-def _lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("employer", "freelancer").get(pk=order.pk)
-
-
 def dispute_may_open(order: Order, user) -> bool:
     """Whether the order page offers this user "Open a dispute" (the service checks again)."""
     if user.pk != order.employer_id or order.status not in (Order.Status.ACCEPTED, Order.Status.DELIVERED):
@@ -81,7 +80,7 @@ def dispute_open(*, order: Order, by: User, reason: str, description: str, files
     if not DESCRIPTION_MIN_CHARS <= len(description) <= DESCRIPTION_MAX_CHARS:
         raise ApplicationError(f"Describe the problem in {DESCRIPTION_MIN_CHARS} to {DESCRIPTION_MAX_CHARS} "
                                f"characters (this has {len(description)}).")
-    order = _lock_order(order)
+    order = lock_order(order)
     if by.pk != order.employer_id:
         raise ApplicationError("Only the client who sent this case can open a dispute.")
     last = order.disputes.first()
@@ -104,72 +103,109 @@ def dispute_open(*, order: Order, by: User, reason: str, description: str, files
     return dispute
 
 
-def _refund(order: Order, amount_cents: int):
-    """Refund through the gateway with the key `refund:order-<id>:<n>`. A refund the gateway
-    made but we never recorded (our transaction failed after the call) is taken over if it
-    is the same amount, and refused otherwise, so money is never refunded twice."""
-    gateway = get_gateway()
-    try:
-        recorded = set(order.ledger.filter(kind=LedgerEntry.Kind.REFUNDED).values_list("gateway_id", flat=True))
-        unrecorded = [refund for refund in gateway.list_refunds(order.payment_id) if refund.id not in recorded]
-        if unrecorded:
-            if unrecorded[0].amount_cents == amount_cents:
-                return unrecorded[0]
-            raise ApplicationError(
-                f"A refund of {format_cents(unrecorded[0].amount_cents)} was already made for this order at the "
-                "payment service but not recorded here. Resolve with that amount."
-            )
-        return gateway.refund(payment_id=order.payment_id, amount_cents=amount_cents,
-                              idempotency_key=f"refund:order-{order.pk}:{len(recorded) + 1}")
-    except GatewayError as error:
-        raise ApplicationError(f"The refund failed: {error.message} Nothing was changed; try again.") from error
-
-
-@transaction.atomic
-def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refund_cents: int | None = None,
-                    allow_another: bool = False) -> Dispute:
-    """Staff's decision. Both parties are e-mailed it, with the note."""
-    if not by.is_staff:
-        raise ApplicationError("Only staff can resolve a dispute.")
-    note = (note or "").strip()
-    if not note:
-        raise ApplicationError("Write a resolution note: both parties receive it.")
-    order = _lock_order(dispute.order)
-    dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
-    if not dispute.is_open:
-        raise InvalidTransition("This dispute was already resolved.")
-    if order.status != Order.Status.DISPUTED:
-        raise InvalidTransition(f"The order is {order.get_status_display().lower()}, not in dispute.")
-    refundable = order.total_cents - refunded_so_far(order)
+def _dismiss(dispute: Dispute, order: Order, *, by: User, note: str, allow_another: bool) -> None:
     now = timezone.now()
-    if outcome == Outcome.FULL_REFUND:
-        refund = _refund(order, refundable)
-        order_refund(order=order, by=by, refund=refund, note=note)
-        dispute.status, dispute.refunded_cents = Dispute.Status.REFUNDED, refund.amount_cents
-    elif outcome == Outcome.PARTIAL_REFUND:
-        # The designer must keep more than the minimum fee, or nothing would be paid out.
-        most = refundable - MINIMUM_FEE_CENTS - 1
-        if refund_cents is None or not 0 < refund_cents <= most:
-            raise ApplicationError(f"A partial refund must be more than $0.00 and at most {format_cents(most)}; "
-                                   "refund in full otherwise.")
-        refund = _refund(order, refund_cents)
-        order_settle(order=order, by=by, refund=refund, note=note)
-        dispute.status, dispute.refunded_cents = Dispute.Status.PARTLY_REFUNDED, refund.amount_cents
-    elif outcome == Outcome.DISMISS:
-        order_resume(order=order, by=by, back_to=dispute.order_status_before, note=note,
-                     paused=now - dispute.opened_at)
-        dispute.status = Dispute.Status.DISMISSED
-        dispute.another_allowed = allow_another
-    else:
-        raise ApplicationError("Choose how to resolve the dispute.")
-    dispute.resolved_at = now
+    order_resume(order=order, by=by, back_to=dispute.order_status_before, note=note, paused=now - dispute.opened_at)
+    dispute.status = Dispute.Status.DISMISSED
+    dispute.another_allowed = allow_another
+    _decided(dispute, order, by=by, note=note, when=now)
+
+
+def _decided(dispute: Dispute, order: Order, *, by: User, note: str, when) -> None:
+    dispute.resolved_at = when
     dispute.resolved_by = by
     dispute.resolution_note = note
     dispute.save(update_fields=["status", "refunded_cents", "another_allowed", "resolved_at", "resolved_by",
                                 "resolution_note"])
     dispute.order = order
     _notify(dispute, "resolved", to=[order.employer, order.freelancer])
+
+
+def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refund_cents: int | None = None,
+                    allow_another: bool = False) -> Dispute:
+    """Staff's decision. Both parties are e-mailed it, with the note.
+
+    A refund is a recoverable money operation (`refund:order-<id>:<n>`, the key also in the
+    refund's metadata); the decision is recorded when the gateway confirms the refund
+    (`resolve_finished`), right away or, if its answer was lost, by the recovery job. A
+    refund the gateway made that is not in our ledger (made in Stripe's dashboard, say) is
+    recorded first and the decision refused, so no decision is taken on a wrong picture of
+    the money."""
+    if not by.is_staff:
+        raise ApplicationError("Only staff can resolve a dispute.")
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError("Write a resolution note: both parties receive it.")
+    if outcome not in (Outcome.FULL_REFUND, Outcome.PARTIAL_REFUND, Outcome.DISMISS):
+        raise ApplicationError("Choose how to resolve the dispute.")
+    adopted = refunds_adopt(order=dispute.order)
+    if adopted:
+        raise ApplicationError(
+            f"A refund of {format_cents(sum(refund.amount_cents for refund in adopted))} was made for this order at "
+            "the payment service but not recorded here. It is recorded now: look at the order again and decide "
+            "with it in mind."
+        )
+    with transaction.atomic(durable=True):
+        order = lock_order(dispute.order)
+        dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        if not dispute.is_open:
+            raise InvalidTransition("This dispute was already resolved.")
+        if order.status != Order.Status.DISPUTED:
+            raise InvalidTransition(f"The order is {order.get_status_display().lower()}, not in dispute.")
+        money_operations_settled(order)
+        refunded = refunded_so_far(order)
+        if outcome == Outcome.DISMISS:
+            if refunded:
+                raise ApplicationError(f"{format_cents(refunded)} of this payment was refunded already: dismissing "
+                                       "would pay the designer money the client got back. Refund in full or in part.")
+            _dismiss(dispute, order, by=by, note=note, allow_another=allow_another)
+            return dispute
+        refundable = order.total_cents - refunded
+        if outcome == Outcome.FULL_REFUND:
+            amount = refundable
+        else:
+            # The designer must keep more than the minimum fee, or nothing would be paid out.
+            most = refundable - MINIMUM_FEE_CENTS - 1
+            if refund_cents is None or not 0 < refund_cents <= most:
+                raise ApplicationError(f"A partial refund must be more than $0.00 and at most {format_cents(most)}; "
+                                       "refund in full otherwise.")
+            amount = refund_cents
+        operation = money_operation_start(
+            order=order, kind=MoneyOperation.Kind.REFUND, purpose=RESOLVE, amount_cents=amount,
+            params={"payment_id": order.payment_id},
+            context={"dispute": dispute.pk, "outcome": outcome, "note": note, "by": by.pk},
+        )
+    money_operation_run(operation)
+    dispute.refresh_from_db()
     return dispute
+
+
+def resolve_finished(*, operation: MoneyOperation, order: Order, outcome) -> None:
+    """The dispute's refund is confirmed (or refused): record it and the decision."""
+    if not outcome.succeeded:
+        return  # nothing was refunded: the dispute stays open and staff see why
+    ledger_record(order=order, kind=LedgerEntry.Kind.REFUNDED, amount_cents=operation.amount_cents,
+                  gateway_id=outcome.gateway_id, note="Refund decided in a dispute")
+    context = operation.context
+    dispute = Dispute.objects.select_for_update().get(pk=context["dispute"])
+    by = User.objects.get(pk=context["by"])
+    refunded = refunded_so_far(order)
+    if not dispute.is_open or order.status != Order.Status.DISPUTED:
+        money_staff_alert(order=order, subject="A dispute refund was confirmed after the dispute changed",
+                          lines=[f"{operation.idempotency_key}: {operation.amount_display} refunded.",
+                                 f"The dispute is {dispute.get_status_display().lower()}; check the order."])
+        return
+    if context["outcome"] == Outcome.FULL_REFUND:
+        order_refund(order=order, by=by, refunded_cents=refunded, note=context["note"])
+        dispute.status = Dispute.Status.REFUNDED
+    else:
+        order_settle(order=order, by=by, refunded_cents=refunded, note=context["note"])
+        dispute.status = Dispute.Status.PARTLY_REFUNDED
+    dispute.refunded_cents = refunded
+    _decided(dispute, order, by=by, note=context["note"], when=timezone.now())
+
+
+FINISHERS = {RESOLVE: resolve_finished}
 
 
 # --- chargebacks --------------------------------------------------------------------------------------
@@ -187,7 +223,8 @@ def chargeback_record(*, dispute: CardDispute) -> Chargeback | None:
     if order_id is None:
         return None
     with transaction.atomic():
-        order = _lock_order(Order(pk=order_id))
+        order = lock_order(Order(pk=order_id))
+        _record_dispute_fee(order, dispute)
         chargeback, created = Chargeback.objects.select_for_update().get_or_create(
             gateway_id=dispute.id,
             defaults={"order": order, "amount_cents": dispute.amount_cents, "reason": dispute.reason,
@@ -197,7 +234,7 @@ def chargeback_record(*, dispute: CardDispute) -> Chargeback | None:
             chargeback.status = dispute.status
             chargeback.save(update_fields=["status", "updated_at"])
             return chargeback
-        # Held now, or will be when the order completes (payout_create_for_order checks).
+        # Held now, or opened on hold when the order completes (the hold check disputes registers).
         chargeback.payout_frozen = payout_hold(order=order)
         chargeback.save(update_fields=["payout_frozen"])
         payout = Payout.objects.filter(order=order).first()
@@ -215,25 +252,51 @@ def chargeback_funds_moved(*, dispute: CardDispute, withdrawn: bool) -> Chargeba
     if chargeback is None:
         return None
     with transaction.atomic():
-        order = _lock_order(chargeback.order)
+        order = lock_order(chargeback.order)
         kind = LedgerEntry.Kind.CHARGED_BACK if withdrawn else LedgerEntry.Kind.REINSTATED
         ledger_record(order=order, kind=kind, amount_cents=dispute.amount_cents,
                       gateway_id=f"{dispute.id}:{'withdrawn' if withdrawn else 'reinstated'}")
     return chargeback
 
 
-@transaction.atomic
+def _record_dispute_fee(order: Order, dispute: CardDispute) -> None:
+    """The card network's fee for a chargeback is a loss of the platform's, outside the
+    order's own money: recorded once per amount the gateway reports (it only grows)."""
+    recorded = sum(order.ledger.filter(kind=LedgerEntry.Kind.DISPUTE_FEE, gateway_id__startswith=f"{dispute.id}:fee")
+                   .values_list("amount_cents", flat=True))
+    if dispute.fee_cents > recorded:
+        ledger_record(order=order, kind=LedgerEntry.Kind.DISPUTE_FEE, amount_cents=dispute.fee_cents - recorded,
+                      gateway_id=f"{dispute.id}:fee:{dispute.fee_cents}", note=f"Chargeback fee ({dispute.id})")
+
+
+def chargeback_lost(chargeback: Chargeback) -> bool:
+    """The bank kept the disputed money: lost, or withdrawn and not given back."""
+    if chargeback.status == "lost":
+        return True
+    keys = [f"{chargeback.gateway_id}:withdrawn", f"{chargeback.gateway_id}:reinstated"]
+    moved = dict(LedgerEntry.objects.filter(order_id=chargeback.order_id, gateway_id__in=keys)
+                 .values_list("kind", "amount_cents"))
+    return moved.get(LedgerEntry.Kind.CHARGED_BACK, 0) > moved.get(LedgerEntry.Kind.REINSTATED, 0)
+
+
 def chargeback_handle(*, chargeback: Chargeback, by: User, release_payout: bool) -> Chargeback:
     """Staff dealt with the chargeback (in Stripe's dashboard); optionally the frozen payout
-    goes on to the designer (e.g. the chargeback was won)."""
+    goes on to the designer (the chargeback was won, or staff decided to pay anyway). A lost
+    chargeback cannot release the payout: the platform would pay the designer money the
+    bank took back."""
     if not by.is_staff:
         raise ApplicationError("Only staff can do that.")
-    chargeback = Chargeback.objects.select_for_update().get(pk=chargeback.pk)
-    if chargeback.handled_at:
-        raise InvalidTransition("This chargeback was already handled.")
-    if release_payout:
-        payout_release(order=chargeback.order)
-    chargeback.handled_at = timezone.now()
-    chargeback.handled_by = by
-    chargeback.save(update_fields=["handled_at", "handled_by", "updated_at"])
+    with transaction.atomic():
+        order = lock_order(chargeback.order)
+        chargeback = Chargeback.objects.select_for_update().get(pk=chargeback.pk)
+        if chargeback.handled_at:
+            raise InvalidTransition("This chargeback was already handled.")
+        if release_payout:
+            if chargeback_lost(chargeback):
+                raise ApplicationError("The card holder's bank kept the disputed money (the chargeback was lost): "
+                                       "the designer's payout stays on hold. Mark it handled without releasing.")
+            payout_release(order=order)
+        chargeback.handled_at = timezone.now()
+        chargeback.handled_by = by
+        chargeback.save(update_fields=["handled_at", "handled_by", "updated_at"])
     return chargeback

@@ -8,10 +8,15 @@ class OrdersConfig(AppConfig):
         # Start-up registrations with the apps below (Django's place for them; see docs/architecture.md).
         from accounts.registry import register_deletion_guard, register_export_section
         from orders import webhooks  # noqa: F401  (registers the Stripe events orders own)
-        from orders.reconcile import orders_reconcile
+        from orders.finishers import FINISHERS
+        from orders.reconcile import orders_reconcile, orders_reconcile_gateway
         from orders.selectors import orders_export, orders_in_progress_guard
-        from payments.reconcile import register_reconcile_check
+        from payments.operations import register_finisher
+        from payments.reconcile import register_gateway_check, register_reconcile_check
 
         register_deletion_guard("orders", orders_in_progress_guard)
         register_export_section("orders", orders_export)
         register_reconcile_check("orders", orders_reconcile)
+        register_gateway_check("orders", orders_reconcile_gateway)
+        for purpose, finisher in FINISHERS.items():
+            register_finisher(purpose, finisher)

@@ -1,27 +1,25 @@
 """The deadline sweep: expiries, automatic completions and reminders that are due.
 
 It finds candidates without locks, then calls the same services people use, which take
-the row lock and check the deadline again. Rows another sweep (or a person) holds are
-skipped and picked up by the next run, so two sweeps at once, or a sweep racing an
-employer's "complete", change each order once."""
+the row lock and check the deadline again, so two sweeps at once, or a sweep racing an
+employer's "complete", change each order once. An order whose payment step is being
+confirmed waits for the next run; a gateway that refuses is logged and tried again."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
-from cadcam.errors import ApplicationError
+from cadcam.errors import ApplicationError, InvalidTransition
 from orders.models import Order
-from orders.services import (
-    UNPAID_DROPPED_AFTER,
-    order_auto_complete,
-    order_expire,
-    order_remind_to_accept,
-    order_remind_to_complete,
-)
+from orders.services import order_auto_complete, order_expire, order_remind_to_accept, order_remind_to_complete
+from orders.transitions import UNPAID_DROPPED_AFTER
+from payments.operations import PaymentStepPending
+
+logger = logging.getLogger(__name__)
 
 S = Order.Status
 ACCEPT_REMINDER_BEFORE = timedelta(hours=24)
@@ -33,20 +31,25 @@ class SweepResult:
     expired: list[int] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # a payment step is being confirmed: next run
+    failed: list[int] = field(default_factory=list)  # the gateway refused: logged, next run
 
 
-def _each_unlocked(ids, handle) -> list[int]:
+def _each(ids, handle, result: SweepResult) -> list[int]:
     done = []
     for pk in ids:
-        with transaction.atomic():
-            order = Order.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
-            if order is None:
-                continue
-            try:
-                handle(order)
-            except ApplicationError:  # changed meanwhile: no longer due
-                continue
-            done.append(pk)
+        try:
+            handle(Order(pk=pk))
+        except InvalidTransition:  # changed meanwhile: no longer due
+            continue
+        except PaymentStepPending:  # the recovery job confirms a payment step first
+            result.waiting.append(pk)
+            continue
+        except ApplicationError as error:  # the gateway refused: logged, and the next run tries again
+            logger.warning("Order %s: %s", pk, error.message)
+            result.failed.append(pk)
+            continue
+        done.append(pk)
     return done
 
 
@@ -55,18 +58,19 @@ def orders_sweep(*, now: datetime | None = None) -> SweepResult:
     result = SweepResult()
     due_to_expire = Order.objects.filter(status=S.REQUESTED, accept_by__lte=now).values_list("pk", flat=True)
     unpaid = Order.objects.filter(status=S.PENDING_PAYMENT, created_at__lte=now - UNPAID_DROPPED_AFTER)
-    result.expired = _each_unlocked(
-        [*due_to_expire, *unpaid.values_list("pk", flat=True)], lambda order: order_expire(order=order, now=now)
+    result.expired = _each(
+        [*due_to_expire, *unpaid.values_list("pk", flat=True)], lambda order: order_expire(order=order, now=now),
+        result,
     )
     due_to_complete = Order.objects.filter(
         status__in=[S.ACCEPTED, S.DELIVERED], auto_complete_at__lte=now
     ).values_list("pk", flat=True)
-    result.completed = _each_unlocked(due_to_complete, lambda order: order_auto_complete(order=order, now=now))
-    result.reminded = _send_reminders(now)
+    result.completed = _each(due_to_complete, lambda order: order_auto_complete(order=order, now=now), result)
+    result.reminded = _send_reminders(now, result)
     return result
 
 
-def _send_reminders(now: datetime) -> list[int]:
+def _send_reminders(now: datetime, result: SweepResult) -> list[int]:
     to_accept = Order.objects.filter(
         status=S.REQUESTED, accept_reminder_sent_at__isnull=True, accept_by__lte=now + ACCEPT_REMINDER_BEFORE
     ).values_list("pk", flat=True)
@@ -74,6 +78,5 @@ def _send_reminders(now: datetime) -> list[int]:
         status__in=[S.ACCEPTED, S.DELIVERED], complete_reminder_sent_at__isnull=True,
         auto_complete_at__lte=now + COMPLETE_REMINDER_BEFORE,
     ).values_list("pk", flat=True)
-    return _each_unlocked(
-        to_accept, lambda order: order_remind_to_accept(order=order, now=now)
-    ) + _each_unlocked(to_complete, lambda order: order_remind_to_complete(order=order, now=now))
+    return _each(to_accept, lambda order: order_remind_to_accept(order=order, now=now), result) + _each(
+        to_complete, lambda order: order_remind_to_complete(order=order, now=now), result)

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 
 from accounts.models import User
 from cadcam.files import check_case_file
@@ -232,7 +231,6 @@ def seed_orders(users: dict[str, User]) -> list[Order]:
     return orders
 
 
-@transaction.atomic
 def _create(spec: DemoOrder, *, employer: User, freelancer: User) -> Order:
     listing = Listing.objects.get(owner=freelancer, title=spec.listing, edit_of__isnull=True, is_private=False)
     order = order_create(

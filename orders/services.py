@@ -1,13 +1,16 @@
-"""The escrow state machine. Every change of an order's state goes through here.
+"""The escrow state machine's services: every change of an order's state goes through here.
 
-Each action locks the order row, checks the actor and the state against TRANSITIONS,
-makes its gateway call with a deterministic idempotency key, writes the new state and an
-OrderEvent, and sends e-mail after commit. If the gateway fails, the transaction rolls
-back: the order keeps its state, no event is written, and the same call can be retried
-(the idempotency key makes a retry move the money at most once)."""
+Each service locks the order row, checks the actor and the state (orders/transitions.py),
+writes the new state and an OrderEvent, and sends e-mail after commit. A step that moves
+money at the gateway (set the payment up, capture, release) is a recoverable money operation
+(payments/operations.py): the attempt is committed before the call, and the state changes
+in orders/finishers.py once the outcome is known, right after the call or, when its answer
+was lost, from the recovery job. While a step's outcome is unknown, every service refuses
+with "a payment step is being confirmed"."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -15,94 +18,34 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.files import safe_filename, sha256_of
+from cadcam.money import format_cents
 from listings.models import Listing
+from orders.finishers import ACCEPT, PAYMENT, RELEASE
 from orders.models import Delivery, Order, OrderEvent, OrderFile, OrderOption
+from orders.transitions import (
+    ACCEPT_WINDOW,
+    EMPLOYER,
+    FREELANCER,
+    PAYOUT_CLEARING,
+    UNPAID_DROPPED_AFTER,
+    S,
+    apply_transition,
+    check_transition,
+    lock_order,
+    notify_parties,
+)
 from payments.backends import get_gateway
 from payments.fees import platform_fee_cents
-from payments.gateway import GatewayError, PaymentStatus
+from payments.gateway import MAX_PAYMENT_CENTS, GatewayError, PaymentStatus
 from payments.ledger import ledger_record
-from payments.models import LedgerEntry
+from payments.models import LedgerEntry, MoneyOperation
+from payments.operations import money_operation_run, money_operation_start
 from payments.simulated import SimulatedGateway
 
-S = Order.Status
-
-ACCEPT_WINDOW = timedelta(days=3)
-AUTO_COMPLETE_AFTER = timedelta(days=30)
-PAYOUT_CLEARING = timedelta(days=7)
-UNPAID_DROPPED_AFTER = timedelta(hours=1)
+K = MoneyOperation.Kind
 MAX_QUANTITY = 100
-
-EMPLOYER, FREELANCER, SYSTEM, STAFF = "employer", "freelancer", "system", "staff"
-
-# action -> (states it may start from, state it leads to, who may do it)
-TRANSITIONS: dict[str, tuple[set[str], str, str]] = {
-    "authorize": ({S.PENDING_PAYMENT}, S.REQUESTED, SYSTEM),
-    "accept": ({S.REQUESTED}, S.ACCEPTED, FREELANCER),
-    "decline": ({S.REQUESTED}, S.DECLINED, FREELANCER),
-    "withdraw": ({S.PENDING_PAYMENT, S.REQUESTED}, S.WITHDRAWN, EMPLOYER),
-    "expire": ({S.PENDING_PAYMENT, S.REQUESTED}, S.EXPIRED, SYSTEM),
-    "deliver": ({S.ACCEPTED}, S.DELIVERED, FREELANCER),
-    "request_revision": ({S.DELIVERED}, S.ACCEPTED, EMPLOYER),
-    "complete": ({S.ACCEPTED, S.DELIVERED}, S.COMPLETED, EMPLOYER),
-    "auto_complete": ({S.ACCEPTED, S.DELIVERED}, S.COMPLETED, SYSTEM),
-    # Disputes (disputes/services.py opens and resolves them through these).
-    "dispute": ({S.ACCEPTED, S.DELIVERED}, S.DISPUTED, EMPLOYER),
-    "refund": ({S.DISPUTED}, S.REFUNDED, STAFF),  # in full: nothing paid out, no fee
-    "settle": ({S.DISPUTED}, S.COMPLETED, STAFF),  # partly refunded; the rest is paid out
-    "resume_accepted": ({S.DISPUTED}, S.ACCEPTED, STAFF),  # dismissed: back to where it was
-    "resume_delivered": ({S.DISPUTED}, S.DELIVERED, STAFF),
-}
-# Actions with a page of their own rather than a button on the order page.
-ACTIONS_ELSEWHERE = {"dispute"}
-
-
-def allowed_actions(order: Order, user: User) -> list[str]:
-    """The actions this user may take on this order now (for the order page's buttons)."""
-    role = EMPLOYER if user.pk == order.employer_id else FREELANCER if user.pk == order.freelancer_id else None
-    actions = [
-        action for action, (sources, _, actor) in TRANSITIONS.items()
-        if actor == role and order.status in sources and action not in ACTIONS_ELSEWHERE
-    ]
-    if "request_revision" in actions and not order.revisions_left:
-        actions.remove("request_revision")
-    return actions
-
-
-def _lock(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
-
-
-def _transition(order: Order, action: str, *, by: User | None, note: str = "") -> Order:
-    """Check and apply one transition on a locked order; record the event. Returns the order."""
-    sources, target, actor = TRANSITIONS[action]
-    if actor == EMPLOYER and (by is None or by.pk != order.employer_id):
-        raise ApplicationError("Only the client who sent this case can do that.")
-    if actor == FREELANCER and (by is None or by.pk != order.freelancer_id):
-        raise ApplicationError("Only the designer of this order can do that.")
-    if actor == STAFF and (by is None or not by.is_staff):
-        raise ApplicationError("Only staff can do that.")
-    if order.status not in sources:
-        raise InvalidTransition(f"This order is {order.get_status_display().lower()}: that is not possible now.")
-    OrderEvent.objects.create(order=order, actor=by, from_status=order.status, to_status=target, note=note)
-    order.status = target
-    return order
-
-
-def _notify(order: Order, event: str, *, to: Sequence[str] = (EMPLOYER, FREELANCER), **context) -> None:
-    recipients = {EMPLOYER: order.employer, FREELANCER: order.freelancer}
-    for role in to:
-        send_templated_email(
-            to=recipients[role].email,
-            template="order_event",
-            context={"order": order, "event": event, "role": role, "recipient": recipients[role], **context},
-        )
-
-
-def _key(action: str, order: Order) -> str:
-    return f"{action}:order-{order.pk}"
 
 
 # --- creating and paying -----------------------------------------------------------------------
@@ -120,70 +63,111 @@ def _attach(order: Order, uploads: Sequence, *, by: User, delivery: Delivery | N
         stored.save()
 
 
-@transaction.atomic
 def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_ids: Sequence[int] = (),
                  due_date: date | None = None, instructions: str = "", files: Sequence = (),
                  hide_patient_data: bool = True) -> Order:
-    """Send a case: the price is computed here from the listing, never taken from the request."""
-    listing = Listing.objects.select_related("owner").get(pk=listing.pk)
-    if not listing.is_live:
-        raise ApplicationError("This service is not available any more.")
-    if listing.is_private and not listing.recipients.filter(pk=employer.pk).exists():
-        raise ApplicationError("This service is not available any more.")
-    if listing.owner_id == employer.pk:
-        raise ApplicationError("You cannot order your own service.")
-    if listing.is_per_unit and not 1 <= quantity <= MAX_QUANTITY:
-        raise ApplicationError(f"Choose a quantity from 1 to {MAX_QUANTITY}.")
-    if not listing.is_per_unit and quantity != 1:
-        raise ApplicationError("This service is sold once per order.")
-    if due_date is not None and due_date <= timezone.localdate():
-        raise ApplicationError("The due date must be in the future.")
-    options = list(listing.options.filter(pk__in=option_ids))
-    if len(options) != len(set(option_ids)):
-        raise ApplicationError("One of the chosen add-ons is not offered by this service.")
-    options_cents = sum(option.price_cents for option in options)
-    total = listing.price_cents * quantity + options_cents
-    fee = platform_fee_cents(total)
-    order = Order.objects.create(
-        employer=employer, freelancer=listing.owner, listing=listing, title=listing.title,
-        unit_price_cents=listing.price_cents, unit_name=listing.unit_name if listing.is_per_unit else "",
-        quantity=quantity, options_cents=options_cents, total_cents=total, fee_cents=fee, net_cents=total - fee,
-        currency=listing.currency, revisions_included=listing.revisions_included,
-        turnaround_days=listing.turnaround_days, due_date=due_date, instructions=instructions.strip(),
-    )
-    OrderOption.objects.bulk_create(OrderOption(order=order, name=o.name, price_cents=o.price_cents) for o in options)
-    OrderEvent.objects.create(order=order, actor=employer, to_status=order.status)
-    _attach(order, files, by=employer, hide_patient_data=hide_patient_data)
-    payment = get_gateway().create_payment(
-        amount_cents=total, currency=order.currency, reference=f"order-{order.pk}",
-        idempotency_key=_key("payment", order),
-    )
-    order.payment_id = payment.id
-    order.save(update_fields=["payment_id"])
+    """Send a case: the price is computed here from the listing, never taken from the request.
+    The order and its files are saved first; then the payment is set up at the gateway. If
+    that fails or its answer is lost, the order waits with its files and the payment page
+    sets the payment up again (or tells the client it is being confirmed)."""
+    with transaction.atomic(durable=True):
+        listing = Listing.objects.select_related("owner").get(pk=listing.pk)
+        if not listing.is_live:
+            raise ApplicationError("This service is not available any more.")
+        if listing.is_private and not listing.recipients.filter(pk=employer.pk).exists():
+            raise ApplicationError("This service is not available any more.")
+        if listing.owner_id == employer.pk:
+            raise ApplicationError("You cannot order your own service.")
+        if listing.is_per_unit and not 1 <= quantity <= MAX_QUANTITY:
+            raise ApplicationError(f"Choose a quantity from 1 to {MAX_QUANTITY}.")
+        if not listing.is_per_unit and quantity != 1:
+            raise ApplicationError("This service is sold once per order.")
+        if due_date is not None and due_date <= timezone.localdate():
+            raise ApplicationError("The due date must be in the future.")
+        options = list(listing.options.filter(pk__in=option_ids))
+        if len(options) != len(set(option_ids)):
+            raise ApplicationError("One of the chosen add-ons is not offered by this service.")
+        options_cents = sum(option.price_cents for option in options)
+        total = listing.price_cents * quantity + options_cents
+        if total > MAX_PAYMENT_CENTS:
+            raise ApplicationError(f"A case can cost at most {format_cents(MAX_PAYMENT_CENTS)} (the most a card "
+                                   f"can pay at once); this one comes to {format_cents(total)}. Send fewer units "
+                                   "per case.")
+        fee = platform_fee_cents(total)
+        order = Order.objects.create(
+            employer=employer, freelancer=listing.owner, listing=listing, title=listing.title,
+            unit_price_cents=listing.price_cents, unit_name=listing.unit_name if listing.is_per_unit else "",
+            quantity=quantity, options_cents=options_cents, total_cents=total, fee_cents=fee,
+            net_cents=total - fee, currency=listing.currency, revisions_included=listing.revisions_included,
+            turnaround_days=listing.turnaround_days, due_date=due_date, instructions=instructions.strip(),
+        )
+        OrderOption.objects.bulk_create(OrderOption(order=order, name=o.name, price_cents=o.price_cents)
+                                        for o in options)
+        OrderEvent.objects.create(order=order, actor=employer, to_status=order.status)
+        _attach(order, files, by=employer, hide_patient_data=hide_patient_data)
+        operation = _payment_operation(order)
+    # If it fails, the order waits with its files: the payment page sets the payment up again
+    # (or says it is being confirmed).
+    with contextlib.suppress(ApplicationError):
+        money_operation_run(operation)
+    order.refresh_from_db()
     return order
+
+
+def _payment_operation(order: Order) -> MoneyOperation:
+    return money_operation_start(order=order, kind=K.PAYMENT, purpose=PAYMENT, amount_cents=order.total_cents,
+                                 params={"reference": f"order-{order.pk}"})
+
+
+def order_payment_set_up(*, order: Order, by: User) -> Order:
+    """The payment page of an order whose payment could not be set up when it was sent: try
+    again (a new attempt). Raises with the gateway's message, or PaymentStepPending."""
+    with transaction.atomic(durable=True):
+        order = lock_order(order)
+        if by.pk != order.employer_id:
+            raise ApplicationError("Only the client who sent this case can pay for it.")
+        if order.status != S.PENDING_PAYMENT:
+            raise InvalidTransition(f"This order is {order.get_status_display().lower()}: it is not waiting for "
+                                    "payment.")
+        if order.payment_id:
+            return order
+        operation = _payment_operation(order)
+    money_operation_run(operation)
+    order.refresh_from_db()
+    return order
+
+
+def _accept_by(order: Order, authorized_at: datetime) -> datetime:
+    """Three days to accept, and never after the due date: midnight at its start in the
+    client's own time zone (the date they chose), whoever marks the order authorized."""
+    accept_by = authorized_at + ACCEPT_WINDOW
+    if order.due_date:
+        profile = getattr(order.employer, "profile", None)
+        zone = profile.time_zone if profile and profile.time_zone else timezone.utc
+        accept_by = min(accept_by, timezone.make_aware(datetime.combine(order.due_date, time.min), zone))
+    return accept_by
 
 
 @transaction.atomic
 def order_mark_authorized(*, order: Order) -> Order:
     """The card was authorized (payment page return or gateway webhook, whichever comes
     first): the designer is asked. A second call for the same order changes nothing."""
-    order = _lock(order)
+    order = lock_order(order)
     if order.status != S.PENDING_PAYMENT:
         return order
+    if not order.payment_id:
+        raise ApplicationError("The payment is not set up yet.")
     payment = get_gateway().retrieve(order.payment_id)
     if payment.status != PaymentStatus.REQUIRES_CAPTURE or payment.amount_cents != order.total_cents:
         raise ApplicationError("The payment is not authorized yet.")
     now = timezone.now()
-    _transition(order, "authorize", by=None)
+    apply_transition(order, "authorize", by=None)
     order.authorized_at = now
-    order.accept_by = now + ACCEPT_WINDOW
-    if order.due_date:
-        due = timezone.make_aware(datetime.combine(order.due_date, time.min))
-        order.accept_by = min(order.accept_by, due)
+    order.accept_by = _accept_by(order, now)
     order.save(update_fields=["status", "authorized_at", "accept_by"])
     ledger_record(order=order, kind=LedgerEntry.Kind.AUTHORIZED, amount_cents=payment.amount_cents,
                   gateway_id=payment.id)
-    _notify(order, "requested")
+    notify_parties(order, "requested")
     return order
 
 
@@ -193,6 +177,8 @@ def order_pay_with_test_card(*, order: Order, by: User, approve: bool) -> Order:
     just carries on."""
     if by.pk != order.employer_id:
         raise ApplicationError("Only the client who sent this case can pay for it.")
+    if not order.payment_id:
+        raise ApplicationError("The payment is not set up yet.")
     gateway = SimulatedGateway()
     try:
         gateway.customer_pays(payment_id=order.payment_id, approve=approve)
@@ -205,62 +191,67 @@ def order_pay_with_test_card(*, order: Order, by: User, approve: bool) -> Order:
 # --- the designer answers -----------------------------------------------------------------------
 
 
-@transaction.atomic
 def order_accept(*, order: Order, by: User) -> Order:
-    order = _lock(order)
-    _transition(order, "accept", by=by)
-    if order.accept_by and timezone.now() > order.accept_by:
-        raise InvalidTransition("The time to accept this case has passed.")
-    payment = _gateway_call(
-        lambda gateway: gateway.capture(payment_id=order.payment_id, idempotency_key=_key("capture", order))
-    )
-    # The charge is what the freelancer's transfer is later drawn from (source_transaction).
-    ledger_record(order=order, kind=LedgerEntry.Kind.CAPTURED, amount_cents=payment.amount_cents,
-                  gateway_id=payment.charge_id or payment.id)
-    now = timezone.now()
-    order.accepted_at = now
-    order.auto_complete_at = now + AUTO_COMPLETE_AFTER
-    order.save(update_fields=["status", "accepted_at", "auto_complete_at"])
-    _notify(order, "accepted")
+    """The designer accepts: the payment is captured, and the order is accepted once the
+    gateway confirms it (orders/finishers.py)."""
+    with transaction.atomic(durable=True):
+        order = lock_order(order)
+        check_transition(order, "accept", by=by)
+        if order.accept_by and timezone.now() > order.accept_by:
+            raise InvalidTransition("The time to accept this case has passed.")
+        operation = money_operation_start(order=order, kind=K.CAPTURE, purpose=ACCEPT,
+                                          amount_cents=order.total_cents, params={"payment_id": order.payment_id},
+                                          context={"by": by.pk})
+    money_operation_run(operation)
+    order.refresh_from_db()
     return order
 
 
-def _release(order: Order, action: str, *, by: User | None, note: str = "") -> Order:
-    """Decline, withdraw or expire: the authorization is released, nothing is charged."""
-    _transition(order, action, by=by, note=note)
-    _gateway_call(lambda gateway: gateway.cancel(payment_id=order.payment_id, idempotency_key=_key("cancel", order)))
-    order.save(update_fields=["status"])
-    _notify(order, order.status, note=note)
+def _release(order: Order, action: str, *, by: User | None, note: str = "", due=None) -> Order:
+    """Decline, withdraw or expire: the authorization is released at the gateway, then the
+    order moves (orders/finishers.py); nothing is charged. `due(order)` re-checks a deadline
+    under the lock."""
+    with transaction.atomic(durable=True):
+        order = lock_order(order)
+        check_transition(order, action, by=by)
+        if due is not None:
+            due(order)
+        if not order.payment_id:  # the payment was never set up: nothing to release
+            apply_transition(order, action, by=by, note=note)
+            order.save(update_fields=["status"])
+            notify_parties(order, order.status, note=note)
+            return order
+        operation = money_operation_start(order=order, kind=K.CANCEL, purpose=RELEASE,
+                                          amount_cents=order.total_cents, params={"payment_id": order.payment_id},
+                                          context={"action": action, "by": by.pk if by else None, "note": note})
+    money_operation_run(operation)
+    order.refresh_from_db()
     return order
 
 
-@transaction.atomic
 def order_decline(*, order: Order, by: User, reason: str = "") -> Order:
-    return _release(_lock(order), "decline", by=by, note=reason.strip())
+    return _release(order, "decline", by=by, note=reason.strip())
 
 
-@transaction.atomic
 def order_withdraw(*, order: Order, by: User) -> Order:
-    return _release(_lock(order), "withdraw", by=by)
+    return _release(order, "withdraw", by=by)
 
 
-@transaction.atomic
 def order_expire(*, order: Order, now: datetime | None = None) -> Order:
     """The designer did not answer in time, or the employer never paid. Re-checked under the lock."""
-    order = _lock(order)
     now = now or timezone.now()
-    if order.status == S.REQUESTED and order.accept_by and now >= order.accept_by:
-        return _release(order, "expire", by=None, note="Not accepted in time")
-    if order.status == S.PENDING_PAYMENT and now >= order.created_at + UNPAID_DROPPED_AFTER:
-        return _release(order, "expire", by=None, note="Not paid")
-    raise InvalidTransition("This order is not due to expire.")
+    notes = {S.REQUESTED: "Not accepted in time", S.PENDING_PAYMENT: "Not paid"}
 
+    def due(locked: Order) -> None:
+        if locked.status == S.REQUESTED and locked.accept_by and now >= locked.accept_by:
+            return
+        if locked.status == S.PENDING_PAYMENT and now >= locked.created_at + UNPAID_DROPPED_AFTER:
+            return
+        raise InvalidTransition("This order is not due to expire.")
 
-def _gateway_call(call):
-    try:
-        return call(get_gateway())
-    except GatewayError as error:
-        raise ApplicationError(f"{error.message} Nothing was changed; please try again.") from error
+    with transaction.atomic():
+        current = Order.objects.only("status").get(pk=order.pk)
+    return _release(order, "expire", by=None, note=notes.get(current.status, ""), due=due)
 
 
 # --- work and completion --------------------------------------------------------------------------
@@ -269,28 +260,28 @@ def _gateway_call(call):
 @transaction.atomic
 def order_deliver(*, order: Order, by: User, note: str = "", files: Sequence = (),
                   hide_patient_data: bool = True) -> Delivery:
-    order = _lock(order)
-    _transition(order, "deliver", by=by, note=note.strip())
+    order = lock_order(order)
+    apply_transition(order, "deliver", by=by, note=note.strip())
     if not files:
         raise ApplicationError("Attach the design files to deliver.")
     delivery = Delivery.objects.create(order=order, number=order.deliveries.count() + 1, note=note.strip())
     _attach(order, files, by=by, delivery=delivery, hide_patient_data=hide_patient_data)
     order.save(update_fields=["status"])
-    _notify(order, "delivered", to=[EMPLOYER], delivery=delivery)
+    notify_parties(order, "delivered", to=[EMPLOYER], delivery=delivery)
     return delivery
 
 
 @transaction.atomic
 def order_request_revision(*, order: Order, by: User, message: str) -> Order:
-    order = _lock(order)
+    order = lock_order(order)
     if not message.strip():
         raise ApplicationError("Say what should change: the designer reads your message.")
     if order.status == S.DELIVERED and by.pk == order.employer_id and not order.revisions_left:
         raise ApplicationError("All the revisions included in this order are used. You can complete the order.")
-    _transition(order, "request_revision", by=by, note=message.strip())
+    apply_transition(order, "request_revision", by=by, note=message.strip())
     order.revisions_used += 1
     order.save(update_fields=["status", "revisions_used"])
-    _notify(order, "revision", to=[FREELANCER], message=message.strip())
+    notify_parties(order, "revision", to=[FREELANCER], message=message.strip())
     return order
 
 
@@ -299,7 +290,7 @@ def _complete(order: Order, action: str, *, by: User | None, note: str = "", ref
     """Complete the order: the platform keeps its fee, and the order records what its designer
     is owed and when it is paid (payouts opens the payout from these). After a partial refund,
     the fee is computed again on what the employer finally paid."""
-    _transition(order, action, by=by, note=note)
+    apply_transition(order, action, by=by, note=note)
     now = timezone.now()
     kept = order.total_cents - refunded_cents
     fee = platform_fee_cents(kept) if refunded_cents else order.fee_cents
@@ -309,18 +300,18 @@ def _complete(order: Order, action: str, *, by: User | None, note: str = "", ref
     order.save(update_fields=["status", "completed_at", "payout_due_at", "owed_cents"])
     ledger_record(order=order, kind=LedgerEntry.Kind.FEE, amount_cents=fee)
     if notify:
-        _notify(order, "completed")
+        notify_parties(order, "completed")
     return order
 
 
 @transaction.atomic
 def order_complete(*, order: Order, by: User) -> Order:
-    return _complete(_lock(order), "complete", by=by)
+    return _complete(lock_order(order), "complete", by=by)
 
 
 @transaction.atomic
 def order_auto_complete(*, order: Order, now: datetime | None = None) -> Order:
-    order = _lock(order)
+    order = lock_order(order)
     if not order.auto_complete_at or (now or timezone.now()) < order.auto_complete_at:
         raise InvalidTransition("This order is not due to complete.")
     return _complete(order, "auto_complete", by=None, note="Completed automatically after 30 days")
@@ -332,24 +323,24 @@ def order_auto_complete(*, order: Order, now: datetime | None = None) -> Order:
 @transaction.atomic
 def order_remind_to_accept(*, order: Order, now: datetime | None = None) -> Order:
     """Once, while the case still waits for the designer."""
-    order = _lock(order)
+    order = lock_order(order)
     if order.status != S.REQUESTED or order.accept_reminder_sent_at:
         raise InvalidTransition("No reminder is due for this order.")
     order.accept_reminder_sent_at = now or timezone.now()
     order.save(update_fields=["accept_reminder_sent_at"])
-    _notify(order, "accept_reminder", to=[FREELANCER])
+    notify_parties(order, "accept_reminder", to=[FREELANCER])
     return order
 
 
 @transaction.atomic
 def order_remind_to_complete(*, order: Order, now: datetime | None = None) -> Order:
     """Once, before the order completes by itself."""
-    order = _lock(order)
+    order = lock_order(order)
     if order.status not in (S.ACCEPTED, S.DELIVERED) or order.complete_reminder_sent_at:
         raise InvalidTransition("No reminder is due for this order.")
     order.complete_reminder_sent_at = now or timezone.now()
     order.save(update_fields=["complete_reminder_sent_at"])
-    _notify(order, "complete_reminder", to=[EMPLOYER])
+    notify_parties(order, "complete_reminder", to=[EMPLOYER])
     return order
 
 
@@ -358,24 +349,23 @@ def order_remind_to_complete(*, order: Order, now: datetime | None = None) -> Or
 
 def order_dispute(*, order: Order, by: User, note: str) -> Order:
     """The employer disputes: auto-completion pauses until staff decide. Call on a locked order."""
-    _transition(order, "dispute", by=by, note=note)
+    apply_transition(order, "dispute", by=by, note=note)
     order.save(update_fields=["status"])
     return order
 
 
-def order_refund(*, order: Order, by: User, refund, note: str) -> Order:
-    """Staff refunded the whole payment. Call on a locked order, after the gateway refund."""
-    _transition(order, "refund", by=by, note=note)
+def order_refund(*, order: Order, by: User, refunded_cents: int, note: str) -> Order:
+    """Staff refunded the whole payment (the refund is in the ledger). Call on a locked order."""
+    apply_transition(order, "refund", by=by, note=note)
     order.refunded_at = timezone.now()
     order.save(update_fields=["status", "refunded_at"])
-    ledger_record(order=order, kind=LedgerEntry.Kind.REFUNDED, amount_cents=refund.amount_cents, gateway_id=refund.id)
     return order
 
 
-def order_settle(*, order: Order, by: User, refund, note: str) -> Order:
-    """Staff refunded part of the payment; the rest completes the order and is paid out."""
-    ledger_record(order=order, kind=LedgerEntry.Kind.REFUNDED, amount_cents=refund.amount_cents, gateway_id=refund.id)
-    return _complete(order, "settle", by=by, note=note, refunded_cents=refund.amount_cents, notify=False)
+def order_settle(*, order: Order, by: User, refunded_cents: int, note: str) -> Order:
+    """Staff refunded part of the payment (the refund is in the ledger); the rest completes
+    the order and is paid out. Call on a locked order."""
+    return _complete(order, "settle", by=by, note=note, refunded_cents=refunded_cents, notify=False)
 
 
 def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, note: str) -> Order:
@@ -384,7 +374,7 @@ def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, not
     action = {S.ACCEPTED: "resume_accepted", S.DELIVERED: "resume_delivered"}.get(back_to)
     if action is None:
         raise InvalidTransition(f"A disputed order cannot return to {back_to}.")
-    _transition(order, action, by=by, note=note)
+    apply_transition(order, action, by=by, note=note)
     order.auto_complete_at = order.auto_complete_at + paused
     order.complete_reminder_sent_at = None  # the client is reminded again before the new date
     order.save(update_fields=["status", "auto_complete_at", "complete_reminder_sent_at"])

@@ -17,7 +17,6 @@ from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
 from orders.models import Order, OrderFile
 from orders.selectors import order_for
 from orders.services import (
-    allowed_actions,
     order_accept,
     order_complete,
     order_create,
@@ -25,9 +24,11 @@ from orders.services import (
     order_deliver,
     order_mark_authorized,
     order_pay_with_test_card,
+    order_payment_set_up,
     order_request_revision,
     order_withdraw,
 )
+from orders.transitions import allowed_actions
 from payments.backends import get_gateway
 from payments.fees import platform_fee_cents
 
@@ -65,24 +66,31 @@ def send_case(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def pay(request, pk: int):
     """The review and payment step. With the simulated gateway: a test-mode page with
-    "approve" and "decline" in place of a card form."""
+    "approve" and "decline" in place of a card form. When the payment cannot be set up (the
+    payment service does not answer, or a step is still being confirmed), the page says so
+    and offers to try again; nothing is charged."""
     order = order_for(request.user, pk)
     if order.employer_id != request.user.pk:
         raise Http404
     if order.status != Order.Status.PENDING_PAYMENT:
         return redirect("orders:detail", order.pk)
     gateway = get_gateway()
-    if gateway.name == "stripe":
-        # The card is entered in Stripe's Payment Element and confirmed by Stripe.js;
-        # Stripe then sends the browser to pay_return.
-        context = {
-            "order": order,
-            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-            "client_secret": gateway.client_secret(order.payment_id),
-            "return_url": request.build_absolute_uri(reverse("orders:pay_return", args=[order.pk])),
-            "stripe_js": settings.STRIPE_JS_URL,
-        }
-        return render(request, "orders/pay_stripe.html", context)
+    try:
+        if not order.payment_id:
+            order = order_payment_set_up(order=order, by=request.user)
+        if gateway.name == "stripe":
+            # The card is entered in Stripe's Payment Element and confirmed by Stripe.js;
+            # Stripe then sends the browser to pay_return.
+            context = {
+                "order": order,
+                "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+                "client_secret": gateway.client_secret(order.payment_id),
+                "return_url": request.build_absolute_uri(reverse("orders:pay_return", args=[order.pk])),
+                "stripe_js": settings.STRIPE_JS_URL,
+            }
+            return render(request, "orders/pay_stripe.html", context)
+    except ApplicationError as error:
+        return render(request, "orders/pay_unavailable.html", {"order": order, "problem": error.message})
     if request.method == "POST":
         try:
             order_pay_with_test_card(order=order, by=request.user, approve=request.POST.get("outcome") == "approve")

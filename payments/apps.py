@@ -7,3 +7,6 @@ class PaymentsConfig(AppConfig):
 
     name = "payments"
     verbose_name = "Payments and ledger"
+
+    def ready(self):
+        from payments import refunds  # noqa: F401  (registers the refund events payments owns)

@@ -50,9 +50,14 @@ class Balance:
         return self[K.CHARGED_BACK] - self[K.REINSTATED]
 
     @property
+    def refunded(self) -> int:
+        """What went back to the card, less refunds that failed afterwards."""
+        return self[K.REFUNDED] - self[K.REFUND_FAILED]
+
+    @property
     def kept_by_platform(self) -> int:
         """Captured, less what went back to the card and the platform's fee: the designer's share."""
-        return self[K.CAPTURED] - self[K.REFUNDED] - self[K.FEE]
+        return self[K.CAPTURED] - self.refunded - self[K.FEE]
 
     @property
     def held(self) -> int:
@@ -73,4 +78,7 @@ def ledger_balances(order_ids=None) -> dict[int, Balance]:
 
 
 def refunded_so_far(order) -> int:
-    return order.ledger.filter(kind=K.REFUNDED).aggregate(total=Sum("amount_cents"))["total"] or 0
+    """What went back to the client's card, less refunds that failed afterwards."""
+    totals = dict(order.ledger.filter(kind__in=[K.REFUNDED, K.REFUND_FAILED]).values("kind")
+                  .annotate(total=Sum("amount_cents")).values_list("kind", "total").order_by())
+    return totals.get(K.REFUNDED, 0) - totals.get(K.REFUND_FAILED, 0)

@@ -72,8 +72,11 @@ class LedgerEntry(models.Model):
         TRANSFERRED = "transferred", "Transferred"  # to the freelancer's connected account
         REVERSED = "reversed", "Transfer reversed"  # taken back from the freelancer's account
         PAID_OUT = "paid_out", "Paid out"  # from the connected account to the freelancer's bank
+        PAYOUT_FAILED = "payout_failed", "Bank payout failed"  # a paid-out amount the bank sent back
         CHARGED_BACK = "charged_back", "Charged back"  # the card holder's bank took the money (chargeback)
         REINSTATED = "reinstated", "Chargeback reinstated"  # a chargeback won: the money came back
+        REFUND_FAILED = "refund_failed", "Refund failed"  # a refund recorded earlier failed: the money came back
+        DISPUTE_FEE = "dispute_fee", "Chargeback fee"  # what the card network charged the platform for a chargeback
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -145,3 +148,76 @@ class SimulatedTransfer(models.Model):
     @property
     def bank_payout_id(self) -> str:
         return f"sim_po_{self.pk}"
+
+
+class SimulatedReversal(models.Model):
+    """A transfer reversal of the simulated gateway (money taken back from a designer's account)."""
+
+    transfer = models.ForeignKey(SimulatedTransfer, on_delete=models.PROTECT, related_name="reversals")
+    amount_cents = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"sim_trr_{self.pk}"
+
+
+class MoneyOperation(models.Model):
+    """One gateway call that moves money (or sets a payment up), recorded before it is made.
+
+    The attempt is committed in its own transaction before the call, and its outcome with
+    the work it leads to after it (payments/operations.py). So when the call succeeds at the
+    gateway but our transaction is lost (no answer, a killed worker, a failed commit), the
+    attempt stays `started`, and the recovery job asks the gateway what happened and
+    finishes the work. While an order has an attempt in that state, nothing else may act on
+    it. Each attempt has its own idempotency key: a replay gets the first answer, a retry
+    with other parameters gets a new key."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Payment set up"  # the PaymentIntent the client's card authorizes
+        CAPTURE = "capture", "Capture"
+        CANCEL = "cancel", "Authorization released"
+        REFUND = "refund", "Refund"
+        TRANSFER = "transfer", "Transfer to the designer"
+        REVERSAL = "reversal", "Transfer reversal"
+
+    class State(models.TextChoices):
+        STARTED = "started", "Outcome not known yet"  # committed before the call; no outcome recorded
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed: nothing moved"
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="money_operations")
+    kind = models.CharField(max_length=20, choices=Kind)
+    purpose = models.CharField(max_length=40, help_text="The step that made it and finishes it, e.g. order.accept.")
+    attempt = models.PositiveSmallIntegerField()
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    params = models.JSONField(default=dict, blank=True, help_text="What the gateway call is given besides the key.")
+    context = models.JSONField(default=dict, blank=True, help_text="What finishing the step needs (who, why).")
+    state = models.CharField(max_length=20, choices=State, default=State.STARTED)
+    gateway_id = models.CharField(max_length=64, blank=True, help_text="What the call made at the gateway.")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed, as the gateway said (for staff).")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveSmallIntegerField(default=0, help_text="Times the recovery job asked the gateway.")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["state", "started_at"], name="payments_operation_state_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=models.Q(state="started"),
+                                    name="payments_one_unknown_outcome_per_order"),
+            models.UniqueConstraint(fields=["order", "kind", "attempt"], name="payments_attempt_numbers_once"),
+            models.CheckConstraint(condition=models.Q(state="started") | models.Q(finished_at__isnull=False),
+                                   name="payments_finished_with_a_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} ({self.get_state_display()})"
+
+    @property
+    def amount_display(self) -> str:
+        return format_cents(self.amount_cents, self.currency)

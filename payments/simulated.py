@@ -20,24 +20,40 @@ from payments.gateway import (
     Payment,
     PaymentStatus,
     Refund,
+    RefundStatus,
     Transfer,
+    TransferReversal,
 )
-from payments.models import SimulatedAccount, SimulatedOperation, SimulatedPayment, SimulatedTransfer
+from payments.models import (
+    SimulatedAccount,
+    SimulatedOperation,
+    SimulatedPayment,
+    SimulatedReversal,
+    SimulatedTransfer,
+)
 
 PREFIX = "sim_pi_"
 ACCOUNT_PREFIX = "sim_acct_"
 TRANSFER_PREFIX = "sim_tr_"
 BANK_PAYOUT_PREFIX = "sim_po_"
 CHARGE_PREFIX = "sim_ch_"
+REFUND_PREFIX = "sim_re_"
 # Stripe pays a connected account's balance to its bank about two days after a transfer.
 SIMULATED_BANK_PAYOUT_DELAY = timedelta(days=2)
 NOT_FOUND = "The payment service could not find that."
 
 
 def _as_payment(row: SimulatedPayment) -> Payment:
-    charge = row.charge_id if row.status == PaymentStatus.SUCCEEDED else ""
+    captured = row.status == PaymentStatus.SUCCEEDED
     return Payment(id=row.gateway_id, status=row.status, amount_cents=row.amount_cents, currency=row.currency,
-                   charge_id=charge)
+                   charge_id=row.charge_id if captured else "",
+                   amount_received_cents=row.amount_cents if captured else 0)
+
+
+def _as_refund(operation: SimulatedOperation) -> Refund:
+    return Refund(id=f"{REFUND_PREFIX}{operation.pk}", amount_cents=int(operation.operation.split(":")[1]),
+                  status=operation.status_after, key=operation.idempotency_key,
+                  payment_id=PREFIX + str(operation.payment_id))
 
 
 def _pk(gateway_id: str, prefix: str) -> int:
@@ -55,7 +71,13 @@ def _as_account(row: SimulatedAccount) -> ConnectedAccount:
 
 def _as_transfer(row: SimulatedTransfer) -> Transfer:
     return Transfer(id=row.gateway_id, amount_cents=row.amount_cents, currency=row.currency,
-                    destination=row.account.gateway_id, amount_reversed_cents=row.amount_reversed_cents)
+                    destination=row.account.gateway_id, amount_reversed_cents=row.amount_reversed_cents,
+                    key=row.idempotency_key)
+
+
+def _as_reversal(row: SimulatedReversal) -> TransferReversal:
+    return TransferReversal(id=f"sim_trr_{row.pk}", transfer_id=TRANSFER_PREFIX + str(row.transfer_id),
+                            amount_cents=row.amount_cents, key=row.idempotency_key)
 
 
 def _as_bank_payout(row: SimulatedTransfer) -> BankPayout:
@@ -103,8 +125,7 @@ class SimulatedGateway:
             if done:
                 if done.payment_id != row.pk or done.operation != operation:
                     raise GatewayError("The payment could not be processed.", detail="idempotency key reused")
-                return Payment(id=row.gateway_id, status=done.status_after, amount_cents=row.amount_cents,
-                               currency=row.currency)
+                return _as_payment(row)  # a replay: what the first call left
             if row.status not in allowed:
                 raise GatewayError(
                     "The payment could not be processed.",
@@ -160,18 +181,27 @@ class SimulatedGateway:
             row.save(update_fields=["refunded_cents", "updated_at"])
             done = SimulatedOperation.objects.create(
                 idempotency_key=idempotency_key, payment=row, operation=f"refund:{amount_cents}",
-                status_after="succeeded",
+                status_after=RefundStatus.SUCCEEDED,
             )
-        return Refund(id=f"sim_re_{done.pk}", amount_cents=int(done.operation.split(":")[1]), status="succeeded")
+        return _as_refund(done)
 
     def list_refunds(self, payment_id: str) -> list[Refund]:
         operations = SimulatedOperation.objects.filter(payment_id=_pk(payment_id, PREFIX),
                                                        operation__startswith="refund:").order_by("pk")
-        return [Refund(id=f"sim_re_{op.pk}", amount_cents=int(op.operation.split(":")[1]), status="succeeded")
-                for op in operations]
+        return [_as_refund(operation) for operation in operations]
+
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        operation = SimulatedOperation.objects.filter(pk=_pk(refund_id, REFUND_PREFIX),
+                                                      operation__startswith="refund:").first()
+        if operation is None:
+            raise GatewayError(NOT_FOUND, detail=f"no simulated refund {refund_id}")
+        return _as_refund(operation)
 
     def retrieve_card_dispute(self, dispute_id: str) -> CardDispute:
         raise GatewayError(NOT_FOUND, detail="the simulated gateway has no card disputes")
+
+    def list_card_disputes(self, payment_id: str) -> list[CardDispute]:
+        return []  # cards cannot be disputed in test mode
 
     # --- Connect -----------------------------------------------------------------------------------------
 
@@ -225,9 +255,31 @@ class SimulatedGateway:
             raise GatewayError(NOT_FOUND, detail=f"no simulated transfer {transfer_id}")
         return _as_transfer(row)
 
-    def find_transfer(self, *, transfer_group: str) -> Transfer | None:
-        row = SimulatedTransfer.objects.select_related("account").filter(transfer_group=transfer_group).first()
-        return _as_transfer(row) if row else None
+    def list_transfers(self, *, transfer_group: str) -> list[Transfer]:
+        rows = SimulatedTransfer.objects.select_related("account").filter(transfer_group=transfer_group)
+        return [_as_transfer(row) for row in rows.order_by("pk")]
+
+    @transaction.atomic
+    def reverse_transfer(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversal:
+        row = SimulatedTransfer.objects.select_for_update().filter(pk=_pk(transfer_id, TRANSFER_PREFIX)).first()
+        if row is None:
+            raise GatewayError(NOT_FOUND, detail=f"no simulated transfer {transfer_id}")
+        done = SimulatedReversal.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            if done.transfer_id != row.pk or done.amount_cents != amount_cents:
+                raise GatewayError("The transfer could not be reversed.", detail="idempotency key reused")
+            return _as_reversal(done)
+        if not 0 < amount_cents <= row.amount_cents - row.amount_reversed_cents:
+            raise GatewayError("The reversal is larger than what is left of the transfer.",
+                               detail=f"reverse {amount_cents} of {row.amount_cents - row.amount_reversed_cents}")
+        row.amount_reversed_cents += amount_cents
+        row.save(update_fields=["amount_reversed_cents"])
+        return _as_reversal(SimulatedReversal.objects.create(transfer=row, amount_cents=amount_cents,
+                                                             idempotency_key=idempotency_key))
+
+    def list_reversals(self, transfer_id: str) -> list[TransferReversal]:
+        rows = SimulatedReversal.objects.filter(transfer_id=_pk(transfer_id, TRANSFER_PREFIX)).order_by("pk")
+        return [_as_reversal(row) for row in rows]
 
     def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str) -> tuple[str, ...]:
         return (TRANSFER_PREFIX + str(_pk(payout_id, BANK_PAYOUT_PREFIX)),)  # one bank payout per transfer here

@@ -1,11 +1,11 @@
-"""The Stripe backend of the payment gateway (see payouts/gateway.py), through StripeClient.
+"""The Stripe backend of the payment gateway (see payments/gateway.py), through StripeClient.
 
 Separate charges and transfers: a PaymentIntent with manual capture is created when the
 client reaches the payment step; the card is confirmed in the browser by Stripe's Payment
 Element (card numbers never reach us); we capture on acceptance and cancel on decline,
-expiry or withdrawal. Every call carries the order's idempotency key. Stripe replays a
-repeated key; where it cannot (or a test double does not), a capture or cancel that finds
-the PaymentIntent already in the target state counts as done."""
+expiry or withdrawal. Every call carries its attempt's idempotency key, and refunds,
+transfers and reversals carry it as metadata too (`operation`), so an attempt whose answer
+was lost can be found afterwards (payments/operations.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from payments.gateway import (
     PaymentStatus,
     Refund,
     Transfer,
+    TransferReversal,
 )
 
 UNAVAILABLE = "The payment service is not available right now."
@@ -34,10 +35,24 @@ def _id_of(value) -> str:
 
 
 def _payment(intent) -> Payment:
+    received = getattr(intent, "amount_received", None)
+    if received is None:  # localstripe leaves it out
+        received = intent.amount if intent.status == PaymentStatus.SUCCEEDED else 0
     return Payment(
         id=intent.id, status=intent.status, amount_cents=intent.amount, currency=intent.currency.upper(),
-        charge_id=_id_of(getattr(intent, "latest_charge", None)),
+        charge_id=_id_of(getattr(intent, "latest_charge", None)), amount_received_cents=received,
     )
+
+
+def _key(obj) -> str:
+    """The idempotency key we left on an object as metadata."""
+    metadata = getattr(obj, "metadata", None) or {}
+    return metadata.get("operation", "") if hasattr(metadata, "get") else ""
+
+
+def _refund(refund) -> Refund:
+    return Refund(id=refund.id, amount_cents=refund.amount, status=refund.status, key=_key(refund),
+                  payment_id=_id_of(getattr(refund, "payment_intent", None)))
 
 
 def _account(account) -> ConnectedAccount:
@@ -57,8 +72,31 @@ def _transfer(transfer) -> Transfer:
     return Transfer(
         id=transfer.id, amount_cents=transfer.amount, currency=transfer.currency.upper(),
         destination=_id_of(getattr(transfer, "destination", None)),
-        amount_reversed_cents=getattr(transfer, "amount_reversed", None) or 0,
+        amount_reversed_cents=getattr(transfer, "amount_reversed", None) or 0, key=_key(transfer),
     )
+
+
+def _reversal(reversal) -> TransferReversal:
+    return TransferReversal(id=reversal.id, transfer_id=_id_of(getattr(reversal, "transfer", None)),
+                            amount_cents=reversal.amount, key=_key(reversal))
+
+
+def _card_dispute(dispute) -> CardDispute:
+    """A dispute's balance transactions say what it cost: the withdrawal (a negative amount,
+    with the network's fee) and, for a won dispute, the reinstatement."""
+    movements = [txn for txn in (getattr(dispute, "balance_transactions", None) or ()) if not isinstance(txn, str)]
+    return CardDispute(
+        id=dispute.id, charge_id=_id_of(getattr(dispute, "charge", None)),
+        payment_id=_id_of(getattr(dispute, "payment_intent", None)), amount_cents=dispute.amount,
+        reason=getattr(dispute, "reason", None) or "", status=dispute.status,
+        fee_cents=sum(getattr(txn, "fee", 0) or 0 for txn in movements),
+        withdrawn_cents=-sum(getattr(txn, "amount", 0) or 0 for txn in movements),
+    )
+
+
+# Errors after which Stripe did not do what was asked (it answered, and said no).
+DEFINITE = (stripe.CardError, stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError,
+            stripe.IdempotencyError, stripe.RateLimitError)
 
 
 class StripeGateway:
@@ -76,7 +114,9 @@ class StripeGateway:
         except stripe.CardError as error:
             raise GatewayError(error.user_message or "The card was declined.", detail=str(error)) from error
         except stripe.StripeError as error:
-            raise GatewayError(UNAVAILABLE, detail=f"{type(error).__name__}: {error}") from error
+            # No answer, a timeout or a server error: the request may have been carried out.
+            raise GatewayError(UNAVAILABLE, detail=f"{type(error).__name__}: {error}",
+                               definite=isinstance(error, DEFINITE)) from error
 
     def create_payment(self, *, amount_cents: int, currency: str, reference: str, idempotency_key: str) -> Payment:
         params = {
@@ -98,47 +138,34 @@ class StripeGateway:
         """For the Payment Element in the client's browser."""
         return self._call(lambda: self.client.v1.payment_intents.retrieve(payment_id)).client_secret
 
-    def _finish(self, call, *, payment_id: str, done: str) -> Payment:
-        try:
-            return _payment(self._call(call))
-        except GatewayError:
-            current = self.retrieve(payment_id)
-            if current.status == done:  # an earlier attempt went through
-                return current
-            raise
-
     def capture(self, *, payment_id: str, idempotency_key: str) -> Payment:
         options = {"idempotency_key": idempotency_key}
-        return self._finish(
-            lambda: self.client.v1.payment_intents.capture(payment_id, options=options),
-            payment_id=payment_id, done=PaymentStatus.SUCCEEDED,
-        )
+        return _payment(self._call(lambda: self.client.v1.payment_intents.capture(payment_id, options=options)))
 
     def cancel(self, *, payment_id: str, idempotency_key: str) -> Payment:
         options = {"idempotency_key": idempotency_key}
-        return self._finish(
-            lambda: self.client.v1.payment_intents.cancel(payment_id, options=options),
-            payment_id=payment_id, done=PaymentStatus.CANCELED,
-        )
+        return _payment(self._call(lambda: self.client.v1.payment_intents.cancel(payment_id, options=options)))
 
     def refund(self, *, payment_id: str, amount_cents: int, idempotency_key: str) -> Refund:
-        params = {"payment_intent": payment_id, "amount": amount_cents}
+        params = {"payment_intent": payment_id, "amount": amount_cents, "metadata": {"operation": idempotency_key}}
         refund = self._call(
             lambda: self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
         )
-        return Refund(id=refund.id, amount_cents=refund.amount, status=refund.status)
+        return _refund(refund)
 
     def list_refunds(self, payment_id: str) -> list[Refund]:
         page = self._call(lambda: self.client.v1.refunds.list(params={"payment_intent": payment_id, "limit": 100}))
-        return [Refund(id=refund.id, amount_cents=refund.amount, status=refund.status) for refund in page.data]
+        return [_refund(refund) for refund in page.auto_paging_iter()]
+
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        return _refund(self._call(lambda: self.client.v1.refunds.retrieve(refund_id)))
 
     def retrieve_card_dispute(self, dispute_id: str) -> CardDispute:
-        dispute = self._call(lambda: self.client.v1.disputes.retrieve(dispute_id))
-        return CardDispute(
-            id=dispute.id, charge_id=_id_of(getattr(dispute, "charge", None)),
-            payment_id=_id_of(getattr(dispute, "payment_intent", None)), amount_cents=dispute.amount,
-            reason=getattr(dispute, "reason", None) or "", status=dispute.status,
-        )
+        return _card_dispute(self._call(lambda: self.client.v1.disputes.retrieve(dispute_id)))
+
+    def list_card_disputes(self, payment_id: str) -> list[CardDispute]:
+        page = self._call(lambda: self.client.v1.disputes.list(params={"payment_intent": payment_id, "limit": 100}))
+        return [_card_dispute(dispute) for dispute in page.auto_paging_iter()]
 
     # --- Connect -----------------------------------------------------------------------------------------
 
@@ -196,6 +223,7 @@ class StripeGateway:
             "destination": destination,
             "transfer_group": transfer_group,
             "source_transaction": source_transaction,
+            "metadata": {"operation": idempotency_key},
         }
         transfer = self._call(
             lambda: self.client.v1.transfers.create(params=params, options={"idempotency_key": idempotency_key})
@@ -205,27 +233,42 @@ class StripeGateway:
     def retrieve_transfer(self, transfer_id: str) -> Transfer:
         return _transfer(self._call(lambda: self.client.v1.transfers.retrieve(transfer_id)))
 
-    def find_transfer(self, *, transfer_group: str) -> Transfer | None:
-        """A transfer already made for this group: Stripe keeps idempotency keys for a day
-        only, so a retry days later looks for the transfer before making one."""
-        page = self._call(lambda: self.client.v1.transfers.list(params={"transfer_group": transfer_group, "limit": 1}))
-        return _transfer(page.data[0]) if page.data else None
+    def list_transfers(self, *, transfer_group: str) -> list[Transfer]:
+        """The transfers made for a group (an order): one, unless something went wrong."""
+        page = self._call(lambda: self.client.v1.transfers.list(params={"transfer_group": transfer_group,
+                                                                         "limit": 100}))
+        return [_transfer(transfer) for transfer in page.auto_paging_iter()]
 
-    def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str) -> tuple[str, ...]:
-        """The transfers a bank payout carried: the payout's balance transactions on the
-        connected account are the payments our transfers created there (their source_transfer)."""
-        params = {"payout": payout_id, "type": "payment", "limit": 100, "expand": ["data.source"]}
+    def reverse_transfer(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversal:
+        params = {"amount": amount_cents, "metadata": {"operation": idempotency_key}}
+        reversal = self._call(lambda: self.client.v1.transfers.reversals.create(
+            transfer_id, params=params, options={"idempotency_key": idempotency_key}))
+        return _reversal(reversal)
+
+    def list_reversals(self, transfer_id: str) -> list[TransferReversal]:
+        page = self._call(lambda: self.client.v1.transfers.reversals.list(transfer_id, params={"limit": 100}))
+        return [_reversal(reversal) for reversal in page.auto_paging_iter()]
+
+    def bank_payout_transfer_ids(self, *, account_id: str, payout_id: str, _depth: int = 0) -> tuple[str, ...]:
+        """The transfers a bank payout carried. Its balance transactions on the connected account
+        are the payments our transfers made there (their `source_transfer`) and, when an earlier
+        bank payout failed and its money came back, a `payout_failure` transaction whose source
+        is that failed payout: what it carried, this one carries now."""
+        params = {"payout": payout_id, "limit": 100, "expand": ["data.source"]}
         page = self._call(lambda: self.client.v1.balance_transactions.list(
             params=params, options={"stripe_account": account_id}))
-        ids = []
+        ids: list[str] = []
         for item in page.auto_paging_iter():
             source = getattr(item, "source", None)
-            if not source or isinstance(source, str):
-                continue
-            transfer = _id_of(getattr(source, "source_transfer", None))
-            if transfer:
-                ids.append(transfer)
-        return tuple(ids)
+            kind = getattr(item, "type", None)
+            if kind == "payout_failure" and source and _depth < 5:
+                ids += self.bank_payout_transfer_ids(account_id=account_id, payout_id=_id_of(source),
+                                                     _depth=_depth + 1)
+            elif kind == "payment" and source and not isinstance(source, str):
+                transfer = _id_of(getattr(source, "source_transfer", None))
+                if transfer:
+                    ids.append(transfer)
+        return tuple(dict.fromkeys(ids))
 
     def retrieve_bank_payout(self, *, account_id: str, payout_id: str) -> BankPayout:
         payout = self._call(

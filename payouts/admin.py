@@ -1,10 +1,10 @@
 from django.contrib import admin
 
-from cadcam.admin_helpers import ReadOnlyAdmin, run_each
+from cadcam.admin_helpers import ReadOnlyAdmin, run_each, run_each_with_reason
 from cadcam.money import format_cents
 from orders.admin import OrderAdmin, ReadOnlyInline
 from payouts.models import Payout, PayoutAccount, PayoutCountry
-from payouts.services import payout_retry
+from payouts.services import payout_retry, payout_reverse
 
 
 @admin.register(PayoutCountry)
@@ -42,16 +42,24 @@ class PayoutAdmin(ReadOnlyAdmin):
     search_fields = ["=order__id", "freelancer__email", "freelancer__username", "=transfer_id", "=bank_payout_id"]
     list_select_related = ["order", "freelancer"]
     date_hierarchy = "due_at"
-    actions = ["retry_transfer"]
+    actions = ["retry_transfer", "reverse_transfer"]
 
     @admin.display(description="amount", ordering="amount_cents")
     def amount(self, obj):
         return format_cents(obj.amount_cents, obj.currency)
 
-    @admin.action(description="Retry transfer (same idempotency key: never pays twice)")
+    @admin.action(description="Retry transfer (a transfer already made is taken over: never pays twice)")
     def retry_transfer(self, request, queryset):
         run_each(request, queryset, lambda payout: payout_retry(payout=payout, by=request.user),
                  "{count} payout(s) sent or waiting for the designer's payout details.")
+
+    @admin.action(description="Reverse the transfer: take what is left of it back from the designer")
+    def reverse_transfer(self, request, queryset):
+        return run_each_with_reason(
+            self, request, queryset, title="Reverse the transfers of these payouts", action_name="reverse_transfer",
+            action=lambda payout, reason: payout_reverse(payout=payout, by=request.user, reason=reason),
+            success="{count} transfer(s) reversed; the designers were e-mailed why.",
+        )
 
 
 class PayoutInline(ReadOnlyInline):

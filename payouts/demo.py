@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
@@ -22,15 +21,8 @@ from accounts.models import User
 from listings.models import Listing
 from orders.demo import INCISOR, MOLAR, PREMOLAR, dental_stl, die
 from orders.models import Order, OrderEvent
-from orders.services import (
-    ACCEPT_WINDOW,
-    AUTO_COMPLETE_AFTER,
-    PAYOUT_CLEARING,
-    order_accept,
-    order_complete,
-    order_create,
-    order_mark_authorized,
-)
+from orders.services import order_accept, order_complete, order_create, order_mark_authorized
+from orders.transitions import ACCEPT_WINDOW, AUTO_COMPLETE_AFTER, PAYOUT_CLEARING
 from payments.backends import get_gateway
 from payments.models import LedgerEntry, SimulatedTransfer
 from payments.simulated import (
@@ -102,7 +94,6 @@ def _connect(freelancer: User) -> None:
     payout_account_sync(account_id=account.gateway_account_id)
 
 
-@transaction.atomic
 def _create(spec: PastOrder, *, client: User, freelancer: User) -> Order:
     listing = Listing.objects.get(owner=freelancer, title=spec.listing, edit_of__isnull=True, is_private=False)
     order = order_create(
@@ -121,8 +112,7 @@ def _create(spec: PastOrder, *, client: User, freelancer: User) -> Order:
     if payout.due_at <= now:
         transferred_at = payout.due_at + timedelta(hours=1)
         payout = payout_transfer(payout=payout, now=transferred_at)
-        SimulatedTransfer.objects.filter(idempotency_key=f"transfer:order-{order.pk}").update(
-            created_at=transferred_at)
+        SimulatedTransfer.objects.filter(transfer_group=f"order-{order.pk}").update(created_at=transferred_at)
         if transferred_at + SIMULATED_BANK_PAYOUT_DELAY <= now:
             for bank_payout in simulated_bank_payouts_arrive(now=now):
                 payout_bank_update(account_id=bank_payout.account_id, bank_payout_id=bank_payout.id)

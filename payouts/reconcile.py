@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from orders.models import Order
+from payments.backends import get_gateway
+from payments.gateway import GatewayError
 from payments.ledger import Balance
 from payments.models import LedgerEntry
-from payments.reconcile import Report
+from payments.reconcile import GatewaySnapshot, Report
 from payouts.models import Payout
 
 P = Payout.Status
@@ -21,6 +23,8 @@ K = LedgerEntry.Kind
 # A payout still clearing this long after its due date, or an order completed this long
 # without a payout, means the scheduled run is not running.
 OVERDUE_AFTER = timedelta(hours=1)
+# A transfer that keeps failing this long needs a person (the designer's account, our balance).
+FAILING_FLAGGED_AFTER = timedelta(days=1)
 LEFT_THE_PLATFORM = {P.TRANSFERRED, P.PAID, P.FAILED, P.REVERSED}
 
 
@@ -48,9 +52,44 @@ def payouts_reconcile(*, balances: dict[int, Balance], report: Report, now: date
                                        "and no reason is recorded (is the payouts task running?)")
             if balance[K.TRANSFERRED] and balance[K.TRANSFERRED] != payout.amount_cents:
                 report.problems.append(f"{label}: transferred {balance[K.TRANSFERRED]}, payout {payout.amount_cents}")
+            if payout.status in LEFT_THE_PLATFORM and balance[K.REVERSED] != payout.reversed_cents:
+                report.problems.append(f"{label}: reversed {balance[K.REVERSED]} in the ledger, "
+                                       f"{payout.reversed_cents} on the payout")
+            paid_out = balance[K.PAID_OUT] - balance[K.PAYOUT_FAILED]
+            should_be = payout.amount_cents - payout.reversed_cents if payout.status == P.PAID else 0
+            if paid_out != should_be:
+                report.problems.append(f"{label}: {paid_out} paid out to the bank by the ledger, the payout is "
+                                       f"{payout.get_status_display().lower()}")
+            if (payout.status == P.DUE and payout.last_error and payout.due_at <= now - FAILING_FLAGGED_AFTER
+                    and payout.updated_at <= now - FAILING_FLAGGED_AFTER):
+                report.problems.append(f"{label}: the transfer has failed since {payout.due_at:%Y-%m-%d}: "
+                                       f"{payout.last_error}")
         held -= balance.charged_back
         if balance.held != held:
             report.problems.append(
-                f"{label}: captured {balance[K.CAPTURED]} != refunded {balance[K.REFUNDED]} + fee {balance[K.FEE]}"
+                f"{label}: captured {balance[K.CAPTURED]} != refunded {balance.refunded} + fee {balance[K.FEE]}"
                 f" + transferred {balance[K.TRANSFERRED] - balance[K.REVERSED]} + held {held}"
             )
+
+
+def payouts_reconcile_gateway(*, order, snapshot: GatewaySnapshot, balance: Balance, report: Report) -> None:
+    """A transferred payout's transfer is the one at the gateway; a paid or failed one's bank
+    payout says the same at the gateway."""
+    payout = Payout.objects.filter(order=order).select_related("freelancer__payout_account").first()
+    if payout is None or not payout.transfer_id:
+        return
+    label = f"Order #{order.pk} ({order.status})"
+    if payout.transfer_id not in {transfer.id for transfer in snapshot.transfers}:
+        report.problems.append(f"{label}: transfer {payout.transfer_id} is not among the order's transfers at "
+                               "the gateway")
+    account = getattr(payout.freelancer, "payout_account", None)
+    if payout.bank_payout_id and account is not None and payout.status in (P.PAID, P.FAILED):
+        try:
+            bank = get_gateway().retrieve_bank_payout(account_id=account.gateway_account_id,
+                                                      payout_id=payout.bank_payout_id)
+        except GatewayError as error:
+            report.problems.append(f"{label}: bank payout {payout.bank_payout_id} could not be fetched ({error})")
+            return
+        if bank.status != payout.status:
+            report.problems.append(f"{label}: bank payout {bank.id} is {bank.status} at the gateway, "
+                                   f"{payout.status} here")

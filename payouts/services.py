@@ -22,10 +22,18 @@ from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
 from orders.models import Order
+from orders.transitions import lock_order
 from payments.backends import get_gateway
 from payments.gateway import GatewayError
 from payments.ledger import ledger_record
-from payments.models import LedgerEntry
+from payments.models import LedgerEntry, MoneyOperation
+from payments.operations import (
+    Outcome,
+    PaymentStepPending,
+    money_operation_run,
+    money_operation_start,
+    money_operations_settled,
+)
 from payments.simulated import simulated_bank_payouts_arrive
 from payouts.holds import order_held
 from payouts.models import Payout, PayoutAccount, PayoutCountry
@@ -153,7 +161,7 @@ def payout_open(*, order: Order) -> Payout:
     starts clearing until its payout date, or waits on hold while a registered hold (an open
     chargeback) keeps the money with the platform. Opening twice returns the same payout."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = lock_order(order)
         if order.status != Order.Status.COMPLETED or order.owed_cents is None:
             raise InvalidTransition(f"Order #{order.pk} is {order.get_status_display().lower()}: nothing is owed yet.")
         payout, _ = Payout.objects.get_or_create(
@@ -177,14 +185,23 @@ def payouts_open(*, limit: int = 1000) -> int:
 
 # A chargeback can hold a payout that has not left the platform yet.
 HOLDABLE = {P.CLEARING, P.DUE, P.WAITING_FOR_ACCOUNT}
+# A transfer that left can be reversed (taken back from the designer's Stripe balance).
+REVERSIBLE = {P.TRANSFERRED, P.PAID, P.FAILED}
+TRANSFER, REVERSE = "payout.transfer", "payout.reverse"
+
+
+def _lock_payout(order_id: int, **filters) -> Payout | None:
+    """The order's payout, locked after its order (the one lock order: order, payout, account)."""
+    return Payout.objects.select_for_update(of=("self",)).filter(order_id=order_id, **filters).first()
 
 
 def payout_hold(*, order) -> bool:
-    """Hold the order's payout for a chargeback. True when the money stays with the platform:
-    the payout is (now) on hold, or not made yet (it will be made on hold)."""
-    payout = Payout.objects.select_for_update().filter(order=order).first()
+    """Hold the order's payout for a chargeback (call with the order locked). True when the
+    money stays with the platform: the payout is (now) on hold, or not made yet (it will be
+    opened on hold while the hold check says so)."""
+    payout = _lock_payout(order.pk)
     if payout is None:
-        return True  # payout_open will make it on hold while the hold check says so
+        return True
     if payout.status in HOLDABLE:
         payout.status = P.ON_HOLD
         payout.save(update_fields=["status", "updated_at"])
@@ -192,8 +209,9 @@ def payout_hold(*, order) -> bool:
 
 
 def payout_release(*, order) -> Payout | None:
-    """Staff release a held payout: it clears again and the next run sends it once due."""
-    payout = Payout.objects.select_for_update().filter(order=order).first()
+    """Staff release a held payout (call with the order locked): it clears again and the next
+    run sends it once due."""
+    payout = _lock_payout(order.pk)
     if payout is not None and payout.status == P.ON_HOLD:
         payout.status = P.CLEARING
         payout.save(update_fields=["status", "updated_at"])
@@ -214,14 +232,18 @@ def _captured_charge(order, gateway) -> str:
 def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
     """Send a cleared payout to the freelancer's connected account, once.
 
-    Waits (status `waiting_for_account`) while their account cannot receive payouts. A gateway
-    failure keeps the payout due, with the error recorded for staff and the next run. A retry
-    first looks for a transfer already made for the order (the idempotency key
-    `transfer:order-<id>` only protects for a day at Stripe), so at most one is ever made."""
+    Waits (status `waiting_for_account`) while their account cannot receive payouts. The
+    transfer is a recoverable money operation (`transfer:order-<id>:<attempt>`, its key also
+    in the transfer's metadata): a failure keeps the payout due with the error for staff and
+    the next run; a lost answer is found by the recovery job. A transfer already made for the
+    order (its transfer_group) is taken over, not made again."""
     now = now or timezone.now()
-    event = ""
+    order_id = Payout.objects.values_list("order_id", flat=True).get(pk=payout.pk)
+    gateway = get_gateway()
+    operation = None
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("order", "freelancer").get(pk=payout.pk)
+        order = lock_order(Order(pk=order_id))
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("freelancer").get(pk=payout.pk)
         if payout.status not in TRANSFERABLE:
             raise InvalidTransition(f"This payout is {payout.get_status_display().lower()}: it cannot be sent now.")
         if now < payout.due_at:
@@ -231,41 +253,108 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
             if payout.status != P.WAITING_FOR_ACCOUNT:
                 payout.status = P.WAITING_FOR_ACCOUNT
                 payout.save(update_fields=["status", "updated_at"])
-                event = "waiting_for_account"
-        else:
-            event = _transfer(payout, account, now)
-    if event:
-        _notify(payout, event)
+                _notify(payout, "waiting_for_account")
+            return payout
+        money_operations_settled(order)
+        group = f"order-{order.pk}"
+        try:
+            made = gateway.list_transfers(transfer_group=group)
+            source = _captured_charge(order, gateway)
+        except GatewayError as error:
+            payout.status, payout.last_error = P.DUE, str(error)
+            payout.save(update_fields=["status", "last_error", "updated_at"])
+            return payout
+        if made:  # made by a lost attempt the recovery job has not seen, or outside our code
+            _mark_transferred(payout, order, transfer_id=made[0].id, amount_cents=made[0].amount_cents, now=now)
+            return payout
+        payout.status = P.DUE
+        payout.attempts += 1
+        payout.save(update_fields=["status", "attempts", "updated_at"])
+        operation = money_operation_start(
+            order=order, kind=MoneyOperation.Kind.TRANSFER, purpose=TRANSFER, amount_cents=payout.amount_cents,
+            params={"destination": account.gateway_account_id, "transfer_group": group, "source_transaction": source},
+            context={"payout": payout.pk},
+        )
+    try:
+        money_operation_run(operation, gateway=gateway)
+    except PaymentStepPending:
+        logger.warning("Transfer for order %s: no answer yet; the recovery job finishes it", order_id)
+    except ApplicationError as error:  # refused: recorded on the payout by the finisher, retried next run
+        logger.warning("Transfer for order %s failed: %s", order_id, error.message)
+    payout.refresh_from_db()
     return payout
 
 
-def _transfer(payout: Payout, account: PayoutAccount, now: datetime) -> str:
-    order = payout.order
-    gateway = get_gateway()
-    payout.status = P.DUE
-    payout.attempts += 1
-    group = f"order-{order.pk}"
-    try:
-        transfer = gateway.find_transfer(transfer_group=group) or gateway.create_transfer(
-            amount_cents=payout.amount_cents, currency=payout.currency, destination=account.gateway_account_id,
-            transfer_group=group, source_transaction=_captured_charge(order, gateway),
-            idempotency_key=f"transfer:order-{order.pk}",
-        )
-    except GatewayError as error:
-        payout.last_error = error.detail or error.message
-        payout.save(update_fields=["status", "attempts", "last_error", "updated_at"])
-        logger.warning("Transfer for order %s failed: %s", order.pk, payout.last_error)
-        return ""
-    if transfer.amount_cents != payout.amount_cents:
-        raise InvalidTransition(f"The gateway transferred {transfer.amount_cents} for a payout of "
-                                f"{payout.amount_cents} (order #{order.pk}).")
+def _mark_transferred(payout: Payout, order, *, transfer_id: str, amount_cents: int, now: datetime) -> None:
+    if amount_cents != payout.amount_cents:
+        logger.error("Order #%s: the gateway transferred %s for a payout of %s", order.pk, amount_cents,
+                     payout.amount_cents)
     payout.status = P.TRANSFERRED
-    payout.transfer_id = transfer.id
+    payout.transfer_id = transfer_id
     payout.transferred_at = now
     payout.last_error = ""
-    payout.save(update_fields=["status", "attempts", "transfer_id", "transferred_at", "last_error", "updated_at"])
-    ledger_record(order=order, kind=K.TRANSFERRED, amount_cents=transfer.amount_cents, gateway_id=transfer.id)
-    return "transferred"
+    payout.save(update_fields=["status", "transfer_id", "transferred_at", "last_error", "updated_at"])
+    ledger_record(order=order, kind=K.TRANSFERRED, amount_cents=amount_cents, gateway_id=transfer_id)
+    _notify(payout, "transferred")
+
+
+def transfer_finished(*, operation: MoneyOperation, order, outcome: Outcome) -> None:
+    payout = _lock_payout(order.pk, pk=operation.context["payout"])
+    if outcome.succeeded:
+        amount = outcome.result.get("amount_cents") or operation.amount_cents
+        _mark_transferred(payout, order, transfer_id=outcome.gateway_id, amount_cents=amount, now=timezone.now())
+    elif payout.status in TRANSFERABLE:
+        payout.status, payout.last_error = P.DUE, outcome.error
+        payout.save(update_fields=["status", "last_error", "updated_at"])
+
+
+def payout_reverse(*, payout: Payout, by: User, reason: str) -> Payout:
+    """Staff take back what is left of a transfer from the designer's Stripe balance (after a
+    chargeback was lost, say). A recoverable money operation (`reversal:order-<id>:<n>`)."""
+    if not by.is_staff:
+        raise ApplicationError("Only staff can reverse a transfer.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Give the reason: the designer reads it.")
+    order_id = Payout.objects.values_list("order_id", flat=True).get(pk=payout.pk)
+    with transaction.atomic(durable=True):
+        order = lock_order(Order(pk=order_id))
+        payout = _lock_payout(order.pk, pk=payout.pk)
+        if payout.status not in REVERSIBLE or not payout.transfer_id:
+            raise InvalidTransition(f"This payout is {payout.get_status_display().lower()}: there is no transfer "
+                                    "to reverse.")
+        left = payout.amount_cents - payout.reversed_cents
+        operation = money_operation_start(
+            order=order, kind=MoneyOperation.Kind.REVERSAL, purpose=REVERSE, amount_cents=left,
+            params={"transfer_id": payout.transfer_id}, context={"payout": payout.pk, "by": by.pk, "reason": reason},
+        )
+    money_operation_run(operation)
+    payout.refresh_from_db()
+    return payout
+
+
+def reversal_finished(*, operation: MoneyOperation, order, outcome: Outcome) -> None:
+    if outcome.succeeded:
+        payout = _lock_payout(order.pk, pk=operation.context["payout"])
+        transfer = get_gateway().retrieve_transfer(payout.transfer_id)
+        _record_reversed(payout, order, total_reversed=transfer.amount_reversed_cents)
+        _notify(payout, "reversed", reason=operation.context.get("reason", ""))
+
+
+def _record_reversed(payout: Payout, order, *, total_reversed: int) -> None:
+    """Bring the payout and the ledger to the transfer's total reversed amount (only the part
+    not recorded yet is added: the webhook and our own reversal may both report it)."""
+    if total_reversed <= payout.reversed_cents:
+        return
+    ledger_record(order=order, kind=K.REVERSED, gateway_id=f"{payout.transfer_id}:{total_reversed}",
+                  amount_cents=total_reversed - payout.reversed_cents)
+    payout.reversed_cents = total_reversed
+    if payout.reversed_cents >= payout.amount_cents:
+        payout.status = P.REVERSED
+    payout.save(update_fields=["reversed_cents", "status", "updated_at"])
+
+
+FINISHERS = {TRANSFER: transfer_finished, REVERSE: reversal_finished}
 
 
 def payout_retry(*, payout: Payout, by: User) -> Payout:
@@ -273,6 +362,9 @@ def payout_retry(*, payout: Payout, by: User) -> Payout:
     if not by.is_staff:
         raise ApplicationError("Only staff can retry a transfer.")
     payout = payout_transfer(payout=payout)
+    if payout.status == P.DUE and MoneyOperation.objects.filter(order_id=payout.order_id, state="started").exists():
+        raise ApplicationError("The transfer was sent but the payment service has not answered yet; the recovery "
+                               "job confirms it within minutes.")
     if payout.status == P.DUE and payout.last_error:
         raise ApplicationError(f"The transfer failed again: {payout.last_error}")
     return payout
@@ -335,20 +427,30 @@ def payout_bank_update(*, account_id: str, bank_payout_id: str) -> list[Payout]:
     transfer_ids = _gateway(lambda g: g.bank_payout_transfer_ids(account_id=account_id, payout_id=bank_payout_id))
     changed, failed = [], []
     with transaction.atomic():
-        payouts = Payout.objects.select_for_update().select_related("order", "freelancer").filter(
-            freelancer_id=row.user_id, transfer_id__in=transfer_ids,
-            status__in=[P.TRANSFERRED, P.FAILED, P.PAID],
-        ).order_by("pk")
-        for payout in payouts:
+        candidates = Payout.objects.filter(freelancer_id=row.user_id, transfer_id__in=transfer_ids,
+                                           status__in=[P.TRANSFERRED, P.FAILED, P.PAID])
+        # The one lock order: orders first (by id), then their payouts.
+        orders = {order.pk: order for order in Order.objects.select_for_update(of=("self",)).filter(
+            pk__in=candidates.values("order_id")).order_by("pk")}
+        for payout in candidates.select_for_update(of=("self",)).select_related("freelancer").order_by("order_id"):
+            order = orders[payout.order_id]
+            kept = payout.amount_cents - payout.reversed_cents
             if bank_payout.status == BANK_PAID and payout.status != P.PAID:
                 payout.status = P.PAID
                 payout.paid_at = timezone.now()
                 payout.failure_message = ""
-                ledger_record(order=payout.order, kind=K.PAID_OUT, gateway_id=bank_payout.id,
-                              amount_cents=payout.amount_cents - payout.reversed_cents)
+                ledger_record(order=order, kind=K.PAID_OUT, gateway_id=bank_payout.id, amount_cents=kept)
             elif bank_payout.status == BANK_FAILED and payout.status == P.TRANSFERRED:
                 payout.status = P.FAILED
                 payout.failure_message = bank_payout.failure_message or "Your bank refused the payout."
+                failed.append(payout)
+            elif (bank_payout.status == BANK_FAILED and payout.status == P.PAID
+                  and payout.bank_payout_id == bank_payout.id):
+                # Paid, then returned by the bank (a payout can fail days after it was paid).
+                payout.status = P.FAILED
+                payout.paid_at = None
+                payout.failure_message = bank_payout.failure_message or "Your bank returned the payout."
+                ledger_record(order=order, kind=K.PAYOUT_FAILED, gateway_id=bank_payout.id, amount_cents=kept)
                 failed.append(payout)
             else:
                 continue
@@ -363,18 +465,13 @@ def payout_bank_update(*, account_id: str, bank_payout_id: str) -> list[Payout]:
 def payout_reversal_record(*, transfer_id: str) -> Payout | None:
     """A transfer was (partly) reversed: the money is back with the platform. The transfer is
     fetched anew, and only the part not recorded yet is added to the ledger."""
-    if not Payout.objects.filter(transfer_id=transfer_id).exists():
+    order_id = Payout.objects.filter(transfer_id=transfer_id).values_list("order_id", flat=True).first()
+    if order_id is None:
         logger.warning("Reversal of transfer %s, which no payout has", transfer_id)
         return None
     transfer = _gateway(lambda gateway: gateway.retrieve_transfer(transfer_id))
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("order").get(transfer_id=transfer_id)
-        if transfer.amount_reversed_cents <= payout.reversed_cents:
-            return payout
-        ledger_record(order=payout.order, kind=K.REVERSED, gateway_id=f"{transfer_id}:{transfer.amount_reversed_cents}",
-                      amount_cents=transfer.amount_reversed_cents - payout.reversed_cents)
-        payout.reversed_cents = transfer.amount_reversed_cents
-        if payout.reversed_cents >= payout.amount_cents:
-            payout.status = P.REVERSED
-        payout.save(update_fields=["reversed_cents", "status", "updated_at"])
+        order = lock_order(Order(pk=order_id))
+        payout = _lock_payout(order.pk, transfer_id=transfer_id)
+        _record_reversed(payout, order, total_reversed=transfer.amount_reversed_cents)
         return payout

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from accounts.models import User
 from listings.models import Listing
 from orders.demo import MOLAR, PREMOLAR, dental_stl, die
@@ -116,7 +114,6 @@ def _completed_order(case: DemoCase, users: dict[str, User]) -> Order:
     return existing or _create_completed(case, employer=employer, instructions=instructions)
 
 
-@transaction.atomic
 def _create_completed(case: DemoCase, *, employer: User, instructions: str) -> Order:
     listing = Listing.objects.get(title=case.listing, edit_of__isnull=True, is_private=False)
     designer = listing.owner

@@ -12,16 +12,26 @@ from django.utils import timezone
 from accounts.tests.helpers import make_user
 from cadcam.errors import ApplicationError, InvalidTransition
 from disputes.models import Chargeback, Dispute
-from disputes.services import Outcome, chargeback_handle, chargeback_record, dispute_open, dispute_resolve
+from disputes.services import (
+    Outcome,
+    chargeback_funds_moved,
+    chargeback_handle,
+    chargeback_record,
+    dispute_open,
+    dispute_resolve,
+)
 from disputes.tests.helpers import DESCRIPTION, make_accepted, make_delivered
 from messaging.models import Conversation
+from messaging.services import conversation_for_dispute, message_send
 from orders.deadlines import orders_sweep
 from orders.models import Order, OrderEvent
-from orders.services import order_auto_complete
+from orders.services import order_auto_complete, order_complete, order_remind_to_complete
 from orders.tests.helpers import make_order, race, stl_upload
 from payments.fees import platform_fee_cents
+from payments.gateway import CardDispute, GatewayError
 from payments.models import LedgerEntry, SimulatedPayment
 from payments.reconcile import reconcile
+from payments.simulated import SimulatedGateway
 from payouts.models import Payout
 from payouts.services import payouts_open, payouts_run
 from payouts.tests.helpers import connect_payouts, make_completed_order
@@ -32,8 +42,6 @@ K = LedgerEntry.Kind
 
 
 def card_dispute(charge_id: str, *, status: str = "needs_response", amount: int = 8500):
-    from payments.gateway import CardDispute
-
     return CardDispute(id="dp_1", charge_id=charge_id, payment_id="", amount_cents=amount, reason="fraudulent",
                        status=status)
 
@@ -237,26 +245,29 @@ def test_resolutions_need_staff_a_note_and_an_open_dispute(staff):
     assert LedgerEntry.objects.filter(kind=K.REFUNDED).count() == 1
 
 
-def test_a_refund_made_but_not_recorded_is_taken_over_not_repeated(staff, monkeypatch):
-    from payments.simulated import SimulatedGateway
-
+def test_a_refund_made_elsewhere_is_recorded_before_any_decision_and_never_repeated(staff):
     order = make_accepted()
     dispute = open_dispute(order)
-    # The gateway refunded, then our transaction failed: the refund exists only at the gateway.
-    SimulatedGateway().refund(payment_id=order.payment_id, amount_cents=500,
-                              idempotency_key=f"refund:order-{order.pk}:1")
-    with pytest.raises(ApplicationError, match=r"A refund of \$5.00 was already made"):
+    # A refund the gateway made that our ledger does not know (made in Stripe's dashboard, say).
+    SimulatedGateway().refund(payment_id=order.payment_id, amount_cents=500, idempotency_key="dashboard-refund")
+    with pytest.raises(ApplicationError, match=r"A refund of \$5.00 was made .* It is recorded now"):
         dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.PARTIAL_REFUND, refund_cents=700, note="x")
-    dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.PARTIAL_REFUND, refund_cents=500, note="Half.")
-    assert SimulatedPayment.objects.get().refunded_cents == 500  # once
     assert order.ledger.get(kind=K.REFUNDED).amount_cents == 500
+    # Dismissing now would pay the designer money the client got back.
+    with pytest.raises(ApplicationError, match=r"\$5.00 of this payment was refunded already"):
+        dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.DISMISS, note="No.")
+
+    dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.PARTIAL_REFUND, refund_cents=200, note="A bit more.")
+
+    order.refresh_from_db()
+    assert SimulatedPayment.objects.get().refunded_cents == 700  # 500 + 200, nothing twice
+    assert sorted(order.ledger.filter(kind=K.REFUNDED).values_list("amount_cents", flat=True)) == [200, 500]
+    assert (order.status, order.owed_cents) == (S.COMPLETED, order.total_cents - 700 - order.ledger.get(
+        kind=K.FEE).amount_cents)
     assert reconcile().ok
 
 
-def test_a_failing_refund_changes_nothing_and_a_retry_uses_the_same_key(staff, monkeypatch):
-    from payments.gateway import GatewayError
-    from payments.simulated import SimulatedGateway
-
+def test_a_refused_refund_changes_nothing_and_a_retry_is_a_new_attempt(staff, monkeypatch):
     order = make_accepted()
     dispute = open_dispute(order)
     keys = []
@@ -265,16 +276,17 @@ def test_a_failing_refund_changes_nothing_and_a_retry_uses_the_same_key(staff, m
     def flaky(self, **kwargs):
         keys.append(kwargs["idempotency_key"])
         if len(keys) == 1:
-            raise GatewayError("The payment service is not available right now.")
+            raise GatewayError("The refund was refused by the card network.")
         return real(self, **kwargs)
 
     monkeypatch.setattr(SimulatedGateway, "refund", flaky)
-    with pytest.raises(ApplicationError, match="The refund failed"):
+    with pytest.raises(ApplicationError, match=r"refused by the card network\. Nothing was changed"):
         dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.FULL_REFUND, note="Refund.")
     order.refresh_from_db()
     assert order.status == S.DISPUTED
     dispute_resolve(dispute=dispute, by=staff, outcome=Outcome.FULL_REFUND, note="Refund.")
-    assert keys == [f"refund:order-{order.pk}:1"] * 2
+    # A new key for the new attempt: Stripe would replay the first one's refusal for a day.
+    assert keys == [f"refund:order-{order.pk}:1", f"refund:order-{order.pk}:2"]
     assert reconcile().ok
 
 
@@ -363,8 +375,6 @@ def test_a_chargeback_on_an_unknown_charge_is_ignored():
 
 
 def test_a_chargeback_on_an_order_in_progress_holds_its_payout_when_it_completes(staff):
-    from orders.services import order_complete
-
     order = make_delivered()
     chargeback = chargeback_record(dispute=card_dispute(order.ledger.get(kind=K.CAPTURED).gateway_id))
     assert chargeback.payout_frozen
@@ -384,8 +394,6 @@ def test_a_lost_chargeback_is_in_the_ledger_and_reported_as_a_loss(staff):
 
     from django.core.management import call_command
 
-    from disputes.services import chargeback_funds_moved
-
     order = make_completed_order()
     charge = order.ledger.get(kind=K.CAPTURED).gateway_id
     lost = card_dispute(charge, status="lost", amount=order.total_cents)
@@ -403,8 +411,6 @@ def test_a_lost_chargeback_is_in_the_ledger_and_reported_as_a_loss(staff):
 
 
 def test_after_a_dismissal_the_client_is_reminded_again_before_the_new_date(staff):
-    from orders.services import order_remind_to_complete
-
     order = make_delivered()
     order_remind_to_complete(order=order)
     dispute = open_dispute(order)
@@ -415,8 +421,6 @@ def test_after_a_dismissal_the_client_is_reminded_again_before_the_new_date(staf
 
 
 def test_the_admin_list_shows_disputes_waiting_for_staff(client, staff):
-    from messaging.services import conversation_for_dispute, message_send
-
     order = make_accepted()
     dispute = open_dispute(order)
     client.force_login(staff)

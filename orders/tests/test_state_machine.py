@@ -11,7 +11,6 @@ from listings.tests.helpers import make_published
 from orders.deadlines import orders_sweep
 from orders.models import Order, OrderEvent
 from orders.services import (
-    allowed_actions,
     order_accept,
     order_complete,
     order_create,
@@ -22,7 +21,9 @@ from orders.services import (
     order_withdraw,
 )
 from orders.tests.helpers import make_order, race, stl_upload
+from orders.transitions import allowed_actions
 from payments.gateway import GatewayError, PaymentStatus
+from payments.operations import PaymentStepPending
 from payments.simulated import SimulatedGateway
 
 pytestmark = pytest.mark.django_db
@@ -176,17 +177,17 @@ def test_wrong_party_and_wrong_state_are_refused_with_a_message():
     assert payment_status(order) == PaymentStatus.REQUIRES_CAPTURE
 
 
-def test_a_failing_gateway_leaves_the_order_as_it_was_and_a_retry_captures_once(monkeypatch):
+def test_a_refused_capture_leaves_the_order_as_it_was_and_a_retry_is_a_new_attempt(monkeypatch):
     order = make_order()
     real_capture = SimulatedGateway.capture
     calls = []
 
-    def failing_capture(self, **kwargs):
+    def refused_capture(self, **kwargs):
         calls.append(kwargs["idempotency_key"])
-        raise GatewayError("The payment service did not answer.", detail="timeout")
+        raise GatewayError("The card issuer refused the capture.", detail="card_declined")
 
-    monkeypatch.setattr(SimulatedGateway, "capture", failing_capture)
-    with pytest.raises(ApplicationError, match=r"The payment service did not answer\. Nothing was changed"):
+    monkeypatch.setattr(SimulatedGateway, "capture", refused_capture)
+    with pytest.raises(ApplicationError, match=r"The card issuer refused the capture\. Nothing was changed"):
         order_accept(order=order, by=order.freelancer)
     order.refresh_from_db()
     assert order.status == S.REQUESTED
@@ -196,8 +197,12 @@ def test_a_failing_gateway_leaves_the_order_as_it_was_and_a_retry_captures_once(
     order = order_accept(order=order, by=order.freelancer)
 
     assert order.status == S.ACCEPTED
-    assert calls == [f"capture:order-{order.pk}"]
-    again = SimulatedGateway().capture(payment_id=order.payment_id, idempotency_key=f"capture:order-{order.pk}")
+    # Each attempt has its own key: a retry after a refusal is not a replay of the refusal.
+    assert calls == [f"capture:order-{order.pk}:1"]
+    attempts = order.money_operations.filter(kind="capture").order_by("attempt")
+    assert [(a.idempotency_key, a.state) for a in attempts] == [
+        (f"capture:order-{order.pk}:1", "failed"), (f"capture:order-{order.pk}:2", "succeeded")]
+    again = SimulatedGateway().capture(payment_id=order.payment_id, idempotency_key=f"capture:order-{order.pk}:2")
     assert again.status == PaymentStatus.SUCCEEDED  # same key: the first result, nothing captured twice
 
 
@@ -308,7 +313,8 @@ def test_accept_and_decline_at_once_exactly_one_wins_with_one_gateway_call(monke
 
     order.refresh_from_db()
     assert sum(outcome is None for outcome in outcomes) == 1
-    assert all(isinstance(outcome, InvalidTransition) for outcome in outcomes if outcome is not None)
+    # The loser is refused: either the winner moved the order, or its payment step is still being confirmed.
+    assert all(isinstance(outcome, (InvalidTransition, PaymentStepPending)) for outcome in outcomes if outcome)
     assert len(calls) == 1
     assert order.status in (S.ACCEPTED, S.DECLINED)
     assert OrderEvent.objects.filter(order=order, from_status=S.REQUESTED).count() == 1

@@ -3,7 +3,7 @@
 import pytest
 
 from payments.backends import get_gateway
-from payments.gateway import PaymentStatus
+from payments.gateway import GatewayError, PaymentStatus
 from payments.stripe_gateway import StripeGateway
 from payments.tests.helpers import customer_confirms
 
@@ -19,11 +19,14 @@ def test_authorize_capture_and_cancel(stripe_client):
     customer_confirms(stripe_client, payment.id)
     assert gateway.retrieve(payment.id).status == PaymentStatus.REQUIRES_CAPTURE
 
-    assert gateway.capture(payment_id=payment.id, idempotency_key="capture:k1").status == PaymentStatus.SUCCEEDED
-    # A retry after a lost answer: already captured, nothing is captured twice.
-    assert gateway.capture(payment_id=payment.id, idempotency_key="capture:k1").status == PaymentStatus.SUCCEEDED
+    captured = gateway.capture(payment_id=payment.id, idempotency_key="capture:k1")
+    assert (captured.status, captured.amount_received_cents) == (PaymentStatus.SUCCEEDED, 1800)
+    assert captured.charge_id.startswith("ch_")
 
     other = gateway.create_payment(amount_cents=900, currency="USD", reference="order-2", idempotency_key="k2")
     customer_confirms(stripe_client, other.id)
     assert gateway.cancel(payment_id=other.id, idempotency_key="cancel:k2").status == PaymentStatus.CANCELED
-    assert gateway.cancel(payment_id=other.id, idempotency_key="cancel:k2").status == PaymentStatus.CANCELED
+    # Cancelling again is refused, and the refusal is definite (Stripe answered: nothing was done).
+    with pytest.raises(GatewayError) as refused:
+        gateway.cancel(payment_id=other.id, idempotency_key="cancel:k3")
+    assert refused.value.definite

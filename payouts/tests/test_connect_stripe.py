@@ -15,6 +15,7 @@ from cadcam.errors import ApplicationError
 from listings.tests.helpers import make_published
 from orders.services import order_accept, order_complete, order_create, order_mark_authorized
 from payments.models import LedgerEntry, StripeEvent
+from payments.operations import RECOVER_AFTER, money_recover
 from payments.reconcile import reconcile
 from payments.tasks import process_stripe_event
 from payments.tests.helpers import (
@@ -160,33 +161,41 @@ def test_a_cleared_payout_waits_for_payouts_enabled_then_transfers_with_exact_pa
 
     transfers = [c for c in stripe_api.calls if c.request.url.endswith("/transfers")]
     assert len(transfers) == 1
-    assert transfers[0].request.headers["Idempotency-Key"] == f"transfer:order-{order.pk}"
+    assert transfers[0].request.headers["Idempotency-Key"] == f"transfer:order-{order.pk}:1"
     assert form(transfers[0]) == {
         "amount": str(order.net_cents), "currency": "usd", "destination": "acct_1",
         "transfer_group": f"order-{order.pk}", "source_transaction": "ch_1",
+        "metadata[operation]": f"transfer:order-{order.pk}:1",
     }
     payout = Payout.objects.get()
     assert (payout.status, payout.transfer_id) == (P.TRANSFERRED, "tr_1")
     assert reconcile().ok
 
 
-def test_a_retry_after_a_failed_transfer_call_makes_exactly_one_transfer(stripe_api):
+def test_a_transfer_without_an_answer_is_looked_up_before_another_is_made(stripe_api):
     order = completed_order(stripe_api)
     stripe_api.post(f"{API}/accounts", json=account_json(submitted=True, enabled=True))
     payout_account_start(user=order.freelancer, country="DE")
     stripe_api.post(f"{API}/transfers", status=500, json={"error": {"type": "api_error", "message": "boom"}})
-    with time_machine.travel(order.payout_due_at + timedelta(minutes=1)):
+    due = order.payout_due_at + timedelta(minutes=1)
+    with time_machine.travel(due):
         payouts_run()
+        payouts_run()  # the first attempt's outcome is unknown: no second transfer meanwhile
         assert Payout.objects.get().status == P.DUE
+    with time_machine.travel(due + RECOVER_AFTER + timedelta(minutes=1)):
+        # Stripe lists no transfer carrying the first attempt's key: it was not made.
+        assert money_recover() == {"succeeded": 0, "failed": 1, "waiting": 0, "errors": 0}
         stripe_api.upsert(responses.POST, f"{API}/transfers",
-                           json={"id": "tr_1", "object": "transfer", "amount": order.net_cents, "currency": "usd",
-                                 "destination": "acct_1", "amount_reversed": 0})
+                          json={"id": "tr_1", "object": "transfer", "amount": order.net_cents, "currency": "usd",
+                                "destination": "acct_1", "amount_reversed": 0})
         payouts_run()
         payouts_run()
     transfers = [c for c in stripe_api.calls if c.request.url.endswith("/transfers")]
     assert [c.response.status_code for c in transfers] == [500, 200]
-    assert {c.request.headers["Idempotency-Key"] for c in transfers} == {f"transfer:order-{order.pk}"}
+    assert [c.request.headers["Idempotency-Key"] for c in transfers] == [
+        f"transfer:order-{order.pk}:1", f"transfer:order-{order.pk}:2"]
     assert LedgerEntry.objects.filter(order=order, kind=LedgerEntry.Kind.TRANSFERRED).count() == 1
+    assert Payout.objects.get().status == P.TRANSFERRED
     assert reconcile().ok
 
 

@@ -64,7 +64,7 @@ def test_a_completed_order_clears_then_is_transferred_and_paid_out():
     assert payout.status == P.TRANSFERRED
     transfer = SimulatedTransfer.objects.get()
     assert (transfer.amount_cents, transfer.transfer_group, transfer.idempotency_key) == (
-        order.net_cents, f"order-{order.pk}", f"transfer:order-{order.pk}")
+        order.net_cents, f"order-{order.pk}", f"transfer:order-{order.pk}:1")
     assert transfer.source_transaction == order.ledger.get(kind=K.CAPTURED).gateway_id
     assert order.ledger.get(kind=K.TRANSFERRED).gateway_id == payout.transfer_id == transfer.gateway_id
     assert any("on its way to your bank" in message.subject for message in mail.outbox)

@@ -9,5 +9,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         result = orders_sweep()
         self.stdout.write(
-            f"expired {len(result.expired)}, completed {len(result.completed)}, reminders {len(result.reminded)}"
+            f"expired {len(result.expired)}, completed {len(result.completed)}, reminders {len(result.reminded)}, "
+            f"waiting for a payment step {len(result.waiting)}, refused by the gateway {len(result.failed)}"
         )
