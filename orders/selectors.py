@@ -72,3 +72,8 @@ def orders_in_progress_guard(user) -> str:
     if orders_open_for(user).exists():
         return "You have orders in progress. Finish, withdraw or decline them before deleting your account."
     return ""
+
+
+def order_payment_step_pending(order: Order) -> bool:
+    """A money step whose outcome the payment service has not confirmed yet (the order page says so)."""
+    return order.money_operations.filter(state="started").exists()
