@@ -43,7 +43,8 @@ def _each(ids, handle, result: SweepResult) -> list[int]:
         except InvalidTransition:  # changed meanwhile: no longer due
             continue
         except PaymentStepPending:  # the recovery job confirms a payment step first
-            result.waiting.append(pk)
+            if pk not in result.waiting:
+                result.waiting.append(pk)
             continue
         except ApplicationError as error:  # the gateway refused: logged, and the next run tries again
             logger.warning("Order %s: %s", pk, error.message)

@@ -41,7 +41,7 @@ from payments.fees import platform_fee_cents
 from payments.gateway import MAX_PAYMENT_CENTS, GatewayError, PaymentStatus
 from payments.ledger import ledger_record
 from payments.models import LedgerEntry, MoneyOperation
-from payments.operations import money_operation_run, money_operation_start
+from payments.operations import money_operation_run, money_operation_start, money_operations_settled
 from payments.simulated import SimulatedGateway
 
 K = MoneyOperation.Kind
@@ -326,6 +326,7 @@ def order_remind_to_accept(*, order: Order, now: datetime | None = None) -> Orde
     order = lock_order(order)
     if order.status != S.REQUESTED or order.accept_reminder_sent_at:
         raise InvalidTransition("No reminder is due for this order.")
+    money_operations_settled(order)  # the designer accepted or declined already: no reminder meanwhile
     order.accept_reminder_sent_at = now or timezone.now()
     order.save(update_fields=["accept_reminder_sent_at"])
     notify_parties(order, "accept_reminder", to=[FREELANCER])
