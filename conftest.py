@@ -123,8 +123,10 @@ def stripe_api(settings):
     settings.STRIPE_WEBHOOK_SECRET = PLATFORM_SECRET
     settings.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_SECRET
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        # No transfer made yet for any order (payout_transfer looks before it makes one).
+        # No transfer made yet for any order (payout_transfer looks before it makes one), and
+        # no refund made at Stripe (it checks those too).
         rsps.get(f"{API}/transfers", json=stripe_list("/v1/transfers"))
+        rsps.get(f"{API}/refunds", json=stripe_list("/v1/refunds"))
         # What a bank payout carried: the payment our transfer tr_1 made on the connected account.
         rsps.get(f"{API}/balance_transactions", json=stripe_list("/v1/balance_transactions", [
             {"id": "txn_1", "object": "balance_transaction", "type": "payment",

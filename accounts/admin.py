@@ -51,7 +51,10 @@ class UserAdmin(DjangoUserAdmin):
             return "suspended"
         return "active" if user.is_active else "inactive"
 
-    @admin.action(description="Suspend selected users (they cannot sign in; their listings leave browse)")
+    @admin.action(
+        permissions=["change"],
+        description="Suspend selected users (they cannot sign in; their listings leave browse)",
+    )
     def suspend_users(self, request, queryset):
         return run_each_with_reason(
             self, request, queryset, title="Suspend users", action_name="suspend_users",
@@ -59,7 +62,7 @@ class UserAdmin(DjangoUserAdmin):
             success="Suspended {count} user(s).",
         )
 
-    @admin.action(description="Reinstate selected suspended users")
+    @admin.action(permissions=["change"], description="Reinstate selected suspended users")
     def reinstate_users(self, request, queryset):
         run_each(
             request, queryset, lambda user: user_reinstate(user=user, by=request.user), "Reinstated {count} user(s)."

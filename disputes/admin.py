@@ -113,12 +113,12 @@ class ChargebackAdmin(ReadOnlyAdmin):
     def amount(self, obj):
         return format_cents(obj.amount_cents)
 
-    @admin.action(description="Mark handled (the payout stays on hold)")
+    @admin.action(permissions=["change"], description="Mark handled (the payout stays on hold)")
     def mark_handled(self, request, queryset):
         run_each(request, queryset, lambda cb: chargeback_handle(chargeback=cb, by=request.user, release_payout=False),
                  "{count} chargeback(s) marked handled.")
 
-    @admin.action(description="Mark handled and release the payout to the designer")
+    @admin.action(permissions=["change"], description="Mark handled and release the payout to the designer")
     def mark_handled_and_release(self, request, queryset):
         run_each(request, queryset, lambda cb: chargeback_handle(chargeback=cb, by=request.user, release_payout=True),
                  "{count} chargeback(s) handled; their payouts go on.")

@@ -3,6 +3,7 @@
 from disputes.models import Chargeback, Dispute
 from orders.models import Order
 from payments.models import LedgerEntry
+from payouts.models import Payout
 
 K = LedgerEntry.Kind
 
@@ -24,6 +25,13 @@ def chargebacks_reconcile(*, balances, report, now) -> None:
     """Registered with payments: what the ledger says a chargeback took or gave back must be
     the chargeback's own amount, and money is only reinstated after it was withdrawn."""
     chargebacks = {chargeback.gateway_id: chargeback for chargeback in Chargeback.objects.all()}
+    left = set(Payout.objects.filter(status__in=["transferred", "paid", "failed", "reversed"])
+               .values_list("order_id", flat=True))
+    for chargeback in chargebacks.values():
+        if chargeback.payout_frozen and chargeback.handled_at is None and chargeback.order_id in left:
+            report.problems.append(f"Order #{chargeback.order_id}: chargeback {chargeback.gateway_id} says the payout "
+                                   "is held, but it was transferred: take it back with \"Reverse the transfer\" if "
+                                   "the chargeback is lost")
     rows = LedgerEntry.objects.filter(kind__in=[K.CHARGED_BACK, K.REINSTATED]).order_by("pk")
     withdrawn = set()
     for row in rows:

@@ -161,6 +161,13 @@ def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refu
             _dismiss(dispute, order, by=by, note=note, allow_another=allow_another)
             return dispute
         refundable = order.total_cents - refunded
+        if outcome == Outcome.FULL_REFUND and refundable <= 0:
+            # Everything went back to the card already (refunded at the payment service): only
+            # the decision is left to record.
+            order_refund(order=order, by=by, note=note)
+            dispute.status, dispute.refunded_cents = Dispute.Status.REFUNDED, refunded
+            _decided(dispute, order, by=by, note=note, when=timezone.now())
+            return dispute
         if outcome == Outcome.FULL_REFUND:
             amount = refundable
         else:
@@ -173,7 +180,8 @@ def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refu
         operation = money_operation_start(
             order=order, kind=MoneyOperation.Kind.REFUND, purpose=RESOLVE, amount_cents=amount,
             params={"payment_id": order.payment_id},
-            context={"dispute": dispute.pk, "outcome": outcome, "note": note, "by": by.pk},
+            context={"dispute": dispute.pk, "outcome": outcome, "note": note, "by": by.pk,
+                     "refunded_before": refunded},
         )
     money_operation_run(operation)
     dispute.refresh_from_db()
@@ -182,24 +190,34 @@ def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refu
 
 def resolve_finished(*, operation: MoneyOperation, order: Order, outcome) -> None:
     """The dispute's refund is confirmed (or refused): record it and the decision."""
+    context = operation.context
     if not outcome.succeeded:
-        return  # nothing was refunded: the dispute stays open and staff see why
+        # Nothing was refunded: the dispute stays open. Staff who decided are told when the
+        # recovery job found out later (at the time, they read "being confirmed").
+        if outcome.recovered:
+            money_staff_alert(order=order, subject="A dispute refund did not go through: decide again",
+                              lines=[f"{operation.idempotency_key}: {operation.amount_display}, {outcome.error}.",
+                                     "The dispute is still open."])
+        return
     ledger_record(order=order, kind=LedgerEntry.Kind.REFUNDED, amount_cents=operation.amount_cents,
                   gateway_id=outcome.gateway_id, note="Refund decided in a dispute")
-    context = operation.context
     dispute = Dispute.objects.select_for_update().get(pk=context["dispute"])
     by = User.objects.get(pk=context["by"])
     refunded = refunded_so_far(order)
-    if not dispute.is_open or order.status != Order.Status.DISPUTED:
-        money_staff_alert(order=order, subject="A dispute refund was confirmed after the dispute changed",
-                          lines=[f"{operation.idempotency_key}: {operation.amount_display} refunded.",
-                                 f"The dispute is {dispute.get_status_display().lower()}; check the order."])
+    changed = refunded - operation.amount_cents != context.get("refunded_before", 0)
+    if not dispute.is_open or order.status != Order.Status.DISPUTED or changed:
+        # The money changed while the refund was being confirmed (a refund made at the payment
+        # service, say): the decision was taken on another picture, so staff take it again.
+        money_staff_alert(order=order, subject="A dispute refund was confirmed, but the decision needs staff again",
+                          lines=[f"{operation.idempotency_key}: {operation.amount_display} refunded and recorded.",
+                                 f"Refunded in all: {refunded} cents; the dispute is "
+                                 f"{dispute.get_status_display().lower()}. Decide it again."])
         return
     if context["outcome"] == Outcome.FULL_REFUND:
-        order_refund(order=order, by=by, refunded_cents=refunded, note=context["note"])
+        order_refund(order=order, by=by, note=context["note"], authorized=True)
         dispute.status = Dispute.Status.REFUNDED
     else:
-        order_settle(order=order, by=by, refunded_cents=refunded, note=context["note"])
+        order_settle(order=order, by=by, note=context["note"], authorized=True)
         dispute.status = Dispute.Status.PARTLY_REFUNDED
     dispute.refunded_cents = refunded
     _decided(dispute, order, by=by, note=context["note"], when=timezone.now())

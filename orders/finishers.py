@@ -73,7 +73,7 @@ def accept_finished(*, operation: MoneyOperation, order: Order, outcome: Outcome
     if not in_time:
         _refund_captured(order, captured, why="accepted_late")
         return
-    apply_transition(order, "accept", by=_person(operation))
+    apply_transition(order, "accept", by=_person(operation), authorized=True)
     order.accepted_at = now
     order.auto_complete_at = now + AUTO_COMPLETE_AFTER
     order.save(update_fields=["status", "accepted_at", "auto_complete_at"])
@@ -85,7 +85,7 @@ def release_finished(*, operation: MoneyOperation, order: Order, outcome: Outcom
         return  # the authorization still holds: the order is as it was
     action, note = operation.context["action"], operation.context.get("note", "")
     if order.status in (S.PENDING_PAYMENT, S.REQUESTED):
-        apply_transition(order, action, by=_person(operation), note=note)
+        apply_transition(order, action, by=_person(operation), note=note, authorized=True)
         order.save(update_fields=["status"])
         notify_parties(order, order.status, note=note)
     if outcome.result.get("captured"):  # the money was taken after all: give it back

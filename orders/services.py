@@ -39,7 +39,7 @@ from orders.transitions import (
 from payments.backends import get_gateway
 from payments.fees import platform_fee_cents
 from payments.gateway import MAX_PAYMENT_CENTS, GatewayError, PaymentStatus
-from payments.ledger import ledger_record
+from payments.ledger import ledger_record, refunded_so_far
 from payments.models import LedgerEntry, MoneyOperation
 from payments.operations import money_operation_run, money_operation_start, money_operations_settled
 from payments.simulated import SimulatedGateway
@@ -285,15 +285,17 @@ def order_request_revision(*, order: Order, by: User, message: str) -> Order:
     return order
 
 
-def _complete(order: Order, action: str, *, by: User | None, note: str = "", refunded_cents: int = 0,
-              notify: bool = True) -> Order:
+def _complete(order: Order, action: str, *, by: User | None, note: str = "", notify: bool = True,
+              authorized: bool = False) -> Order:
     """Complete the order: the platform keeps its fee, and the order records what its designer
-    is owed and when it is paid (payouts opens the payout from these). After a partial refund,
-    the fee is computed again on what the employer finally paid."""
-    apply_transition(order, action, by=by, note=note)
+    is owed and when it is paid (payouts opens the payout from these). After a refund (a
+    partial one decided in a dispute, or one made at the payment service), the fee is
+    computed again on what the employer finally paid."""
+    apply_transition(order, action, by=by, note=note, authorized=authorized)
     now = timezone.now()
-    kept = order.total_cents - refunded_cents
-    fee = platform_fee_cents(kept) if refunded_cents else order.fee_cents
+    refunded = refunded_so_far(order)
+    kept = order.total_cents - refunded
+    fee = platform_fee_cents(kept) if refunded else order.fee_cents
     order.completed_at = now
     order.payout_due_at = now + PAYOUT_CLEARING
     order.owed_cents = kept - fee
@@ -355,18 +357,18 @@ def order_dispute(*, order: Order, by: User, note: str) -> Order:
     return order
 
 
-def order_refund(*, order: Order, by: User, refunded_cents: int, note: str) -> Order:
+def order_refund(*, order: Order, by: User, note: str, authorized: bool = False) -> Order:
     """Staff refunded the whole payment (the refund is in the ledger). Call on a locked order."""
-    apply_transition(order, "refund", by=by, note=note)
+    apply_transition(order, "refund", by=by, note=note, authorized=authorized)
     order.refunded_at = timezone.now()
     order.save(update_fields=["status", "refunded_at"])
     return order
 
 
-def order_settle(*, order: Order, by: User, refunded_cents: int, note: str) -> Order:
+def order_settle(*, order: Order, by: User, note: str, authorized: bool = False) -> Order:
     """Staff refunded part of the payment (the refund is in the ledger); the rest completes
     the order and is paid out. Call on a locked order."""
-    return _complete(order, "settle", by=by, note=note, refunded_cents=refunded_cents, notify=False)
+    return _complete(order, "settle", by=by, note=note, notify=False, authorized=authorized)
 
 
 def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, note: str) -> Order:

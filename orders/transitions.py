@@ -65,9 +65,13 @@ def lock_order(order: Order) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("employer", "freelancer").get(pk=order.pk)
 
 
-def check_transition(order: Order, action: str, *, by: User | None) -> None:
-    """Refuse, with the message the person reads, unless `by` may take `action` now."""
+def check_transition(order: Order, action: str, *, by: User | None, authorized: bool = False) -> None:
+    """Refuse, with the message the person reads, unless `by` may take `action` now.
+    `authorized`: who acts was checked when the step began (a money step finishing later
+    must not fail because the person has since lost a role or deleted their account)."""
     sources, _, actor = TRANSITIONS[action]
+    if authorized:
+        actor = SYSTEM
     if actor == EMPLOYER and (by is None or by.pk != order.employer_id):
         raise ApplicationError("Only the client who sent this case can do that.")
     if actor == FREELANCER and (by is None or by.pk != order.freelancer_id):
@@ -79,10 +83,11 @@ def check_transition(order: Order, action: str, *, by: User | None) -> None:
     money_operations_settled(order)
 
 
-def apply_transition(order: Order, action: str, *, by: User | None, note: str = "") -> Order:
+def apply_transition(order: Order, action: str, *, by: User | None, note: str = "",
+                     authorized: bool = False) -> Order:
     """Check and apply one transition on a locked order and record the event; the caller
     saves the order."""
-    check_transition(order, action, by=by)
+    check_transition(order, action, by=by, authorized=authorized)
     target = TRANSITIONS[action][1]
     OrderEvent.objects.create(order=order, actor=by, from_status=order.status, to_status=target, note=note)
     order.status = target

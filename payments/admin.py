@@ -42,7 +42,10 @@ class MoneyOperationAdmin(ReadOnlyAdmin):
     def amount(self, obj):
         return obj.amount_display
 
-    @admin.action(description="Ask the payment service now (attempts whose outcome is not known)")
+    @admin.action(
+        permissions=["change"],
+        description="Ask the payment service now (attempts whose outcome is not known)",
+    )
     def recover_now(self, request, queryset):
         run_each(request, queryset, lambda operation: money_operation_recover(operation=operation),
                  "{count} attempt(s) checked with the payment service.")

@@ -198,10 +198,11 @@ class MoneyOperation(models.Model):
     state = models.CharField(max_length=20, choices=State, default=State.STARTED)
     gateway_id = models.CharField(max_length=64, blank=True, help_text="What the call made at the gateway.")
     result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, help_text="Why it failed, as the gateway said (for staff).")
+    error = models.TextField(blank=True, help_text="Why it failed, as the gateway said, or why finishing it failed "
+                                                   "(for staff).")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    checks = models.PositiveSmallIntegerField(default=0, help_text="Times the recovery job asked the gateway.")
+    checks = models.PositiveIntegerField(default=0, help_text="Times the recovery job asked the gateway.")
     last_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

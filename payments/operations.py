@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from cadcam.errors import ApplicationError
@@ -45,6 +45,8 @@ STARTED, SUCCEEDED, FAILED = MoneyOperation.State.STARTED, MoneyOperation.State.
 # still be on its way, so the recovery job leaves it alone.
 RECOVER_AFTER = timedelta(minutes=10)
 RECOVER_BATCH = 200
+RECHECK_AT_MOST_EVERY = timedelta(hours=1)
+QUICK_CHECKS = 10
 
 
 class PaymentStepPending(ApplicationError):
@@ -113,7 +115,8 @@ def money_operation_start(*, order, kind: str, purpose: str, amount_cents: int, 
 def money_operation_run(operation: MoneyOperation, *, gateway: PaymentGateway | None = None) -> MoneyOperation:
     """Make the attempt's gateway call and finish it. Returns the finished attempt; raises
     ApplicationError with the gateway's message when it failed (nothing moved), and
-    PaymentStepPending when the answer is unknown (the recovery job finishes it)."""
+    PaymentStepPending when the outcome is unknown, or known but not yet recorded (the
+    recovery job finishes it)."""
     gateway = gateway or get_gateway()
     try:
         outcome = _call(gateway, operation)
@@ -125,10 +128,27 @@ def money_operation_run(operation: MoneyOperation, *, gateway: PaymentGateway | 
             outcome = _look_up(gateway, operation)
             if outcome is None or not outcome.succeeded:  # not there yet, or still on its way: wait
                 raise PaymentStepPending() from error
-    operation = money_operation_finish(operation=operation, outcome=outcome)
+    operation = _finish_or_wait(operation, outcome)
     if operation.state == FAILED:
         raise ApplicationError(f"{outcome.message} Nothing was changed; please try again.")
     return operation
+
+
+def _finish_or_wait(operation: MoneyOperation, outcome: Outcome) -> MoneyOperation:
+    """Finish; if recording the outcome fails (a bug, the database, the gateway asked again by
+    a finisher), the attempt stays started with the reason for staff, and the person is told
+    the step is being confirmed: the money may have moved, so it must not look refused."""
+    try:
+        return money_operation_finish(operation=operation, outcome=outcome)
+    except Exception as error:
+        _note_finishing_failed(operation, error)
+        raise PaymentStepPending() from error
+
+
+def _note_finishing_failed(operation: MoneyOperation, error: Exception) -> None:
+    logger.exception("Finishing %s failed", operation.idempotency_key)
+    MoneyOperation.objects.filter(pk=operation.pk, state=STARTED).update(
+        error=f"Finishing failed ({type(error).__name__}): {error}"[:1000])
 
 
 def money_operation_finish(*, operation: MoneyOperation, outcome: Outcome) -> MoneyOperation:
@@ -149,23 +169,54 @@ def money_operation_finish(*, operation: MoneyOperation, outcome: Outcome) -> Mo
     return operation
 
 
+def money_operation_found_late(*, operation: MoneyOperation, outcome: Outcome) -> MoneyOperation:
+    """An attempt finished as failed (the recovery job found nothing) went through after all,
+    the gateway having carried it out very late: it is finished again, as a success, and its
+    finisher decides what that means now (the decision it was for, or an alert to staff when
+    things moved on meanwhile)."""
+    with transaction.atomic():
+        _order_model().objects.select_for_update(of=("self",)).get(pk=operation.order_id)
+        operation = MoneyOperation.objects.select_for_update().get(pk=operation.pk)
+        if operation.state != FAILED:
+            return operation
+        operation.state, operation.finished_at = STARTED, None
+        operation.error = f"Marked failed, then found at the gateway: {outcome.gateway_id}"
+        operation.save(update_fields=["state", "finished_at", "error"])
+    return money_operation_finish(operation=operation, outcome=outcome)
+
+
+def _due_for_a_check(operation: MoneyOperation, now: datetime) -> bool:
+    """Every run (a minute) for the first ten checks, then after 2, 4, 8 ... minutes, at most an
+    hour apart: an attempt the gateway cannot tell about for long must not use up every run."""
+    if operation.last_checked_at is None or operation.checks < QUICK_CHECKS:
+        return True
+    wait = min(RECHECK_AT_MOST_EVERY, timedelta(minutes=2 ** min(operation.checks - QUICK_CHECKS + 1, 6)))
+    return operation.last_checked_at <= now - wait
+
+
 def money_recover(*, now: datetime | None = None, older_than: timedelta = RECOVER_AFTER,
                   gateway: PaymentGateway | None = None) -> dict[str, int]:
-    """Ask the gateway about the attempts whose outcome is still unknown and finish them."""
+    """Ask the gateway about the attempts whose outcome is still unknown and finish them. The
+    least recently asked come first, so attempts that never finish cannot crowd out the rest,
+    and one that breaks (a bug, a strange answer) is logged and noted, not fatal to the run."""
     now = now or timezone.now()
     gateway = gateway or get_gateway()
     counts = {"succeeded": 0, "failed": 0, "waiting": 0, "errors": 0}
-    stale = MoneyOperation.objects.filter(state=STARTED, started_at__lte=now - older_than).order_by("started_at")
+    stale = (MoneyOperation.objects.filter(state=STARTED, started_at__lte=now - older_than)
+             .order_by(F("last_checked_at").asc(nulls_first=True), "started_at"))
     for operation in stale[:RECOVER_BATCH]:
-        MoneyOperation.objects.filter(pk=operation.pk).update(checks=operation.checks + 1, last_checked_at=now)
-        outcome = _look_up(gateway, operation, recovered=True)
-        if outcome is None:
+        if not _due_for_a_check(operation, now):
             counts["waiting"] += 1
             continue
         try:
+            MoneyOperation.objects.filter(pk=operation.pk).update(checks=F("checks") + 1, last_checked_at=now)
+            outcome = _look_up(gateway, operation, recovered=True)
+            if outcome is None:
+                counts["waiting"] += 1
+                continue
             finished = money_operation_finish(operation=operation, outcome=outcome)
-        except Exception:  # one broken attempt must not stop the others; it stays started and is flagged
-            logger.exception("Recovering %s failed", operation.idempotency_key)
+        except Exception as error:  # one broken attempt must not stop the others; it stays started and is flagged
+            _note_finishing_failed(operation, error)
             counts["errors"] += 1
             continue
         counts["succeeded" if finished.state == SUCCEEDED else "failed"] += 1
@@ -184,7 +235,12 @@ def money_operation_recover(*, operation: MoneyOperation, now: datetime | None =
     outcome = _look_up(get_gateway(), operation, recovered=True)
     if outcome is None:
         raise ApplicationError("The payment service cannot tell yet; the recovery job asks again every minute.")
-    return money_operation_finish(operation=operation, outcome=outcome)
+    try:
+        return money_operation_finish(operation=operation, outcome=outcome)
+    except Exception as error:
+        _note_finishing_failed(operation, error)
+        raise ApplicationError(f"The payment service answered, but recording it failed: {error}. The error is "
+                               "on the attempt; the recovery job tries again.") from error
 
 
 # --- the calls, and how to find out afterwards whether one went through -------------------------------

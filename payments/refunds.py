@@ -23,6 +23,7 @@ from payments.backends import get_gateway
 from payments.gateway import Refund, RefundStatus
 from payments.ledger import ledger_record
 from payments.models import LedgerEntry, MoneyOperation
+from payments.operations import Outcome, money_operation_found_late
 from payments.webhooks import webhook_handler
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,24 @@ def refunds_adopt(*, order) -> list[Refund]:
     if not order.payment_id:
         return []
     refunds = [refund for refund in get_gateway().list_refunds(order.payment_id) if refund.returned]
+    # One of our own attempts, marked failed because the gateway showed nothing at the time,
+    # that went through after all: it is finished as the success it was.
+    late = {operation.idempotency_key: operation for operation in MoneyOperation.objects.filter(
+        order_id=order.pk, kind=MoneyOperation.Kind.REFUND, state=MoneyOperation.State.FAILED)}
+    recorded_ids = set(LedgerEntry.objects.filter(order_id=order.pk, kind=K.REFUNDED).values_list("gateway_id",
+                                                                                                   flat=True))
+    for refund in refunds:
+        if refund.key in late and refund.id not in recorded_ids:
+            money_operation_found_late(operation=late[refund.key], outcome=Outcome(
+                succeeded=True, gateway_id=refund.id, result={"status": refund.status}, recovered=True))
     adopted = []
     with transaction.atomic():
         order = _lock_order(order.pk)
         recorded = set(order.ledger.filter(kind=K.REFUNDED).values_list("gateway_id", flat=True))
-        ours = set(MoneyOperation.objects.filter(order_id=order.pk, kind=MoneyOperation.Kind.REFUND)
+        # Refunds of our own attempts still being confirmed are left to their finisher; one of an
+        # attempt marked failed that went through after all is adopted like any other.
+        ours = set(MoneyOperation.objects.filter(order_id=order.pk, kind=MoneyOperation.Kind.REFUND,
+                                                 state=MoneyOperation.State.STARTED)
                    .values_list("idempotency_key", flat=True))
         for refund in refunds:
             if refund.id in recorded or (refund.key and refund.key in ours):

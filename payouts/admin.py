@@ -48,12 +48,18 @@ class PayoutAdmin(ReadOnlyAdmin):
     def amount(self, obj):
         return format_cents(obj.amount_cents, obj.currency)
 
-    @admin.action(description="Retry transfer (a transfer already made is taken over: never pays twice)")
+    @admin.action(
+        permissions=["change"],
+        description="Retry transfer (a transfer already made is taken over: never pays twice)",
+    )
     def retry_transfer(self, request, queryset):
         run_each(request, queryset, lambda payout: payout_retry(payout=payout, by=request.user),
                  "{count} payout(s) sent or waiting for the designer's payout details.")
 
-    @admin.action(description="Reverse the transfer: take what is left of it back from the designer")
+    @admin.action(
+        permissions=["change"],
+        description="Reverse the transfer: take what is left of it back from the designer",
+    )
     def reverse_transfer(self, request, queryset):
         return run_each_with_reason(
             self, request, queryset, title="Reverse the transfers of these payouts", action_name="reverse_transfer",

@@ -123,7 +123,7 @@ class Payout(models.Model):
         if self.status == self.Status.WAITING_FOR_ACCOUNT:
             return "Payouts are not enabled for the designer's account"
         if self.status == self.Status.ON_HOLD:
-            return "Held: the client opened a card dispute (chargeback)"
+            return self.last_error or "Held: the client opened a card dispute (chargeback)"
         if self.status == self.Status.DUE and self.last_error:
             return f"Transfer failed, will be retried: {self.last_error}"
         return ""

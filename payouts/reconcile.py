@@ -56,8 +56,12 @@ def payouts_reconcile(*, balances: dict[int, Balance], report: Report, now: date
                 report.problems.append(f"{label}: reversed {balance[K.REVERSED]} in the ledger, "
                                        f"{payout.reversed_cents} on the payout")
             paid_out = balance[K.PAID_OUT] - balance[K.PAYOUT_FAILED]
-            should_be = payout.amount_cents - payout.reversed_cents if payout.status == P.PAID else 0
-            if paid_out != should_be:
+            if payout.status in (P.PAID, P.REVERSED) and payout.bank_payout_id:
+                # What reached the bank: all of it, or what was left after a reversal made before.
+                fine = payout.amount_cents - payout.reversed_cents <= paid_out <= payout.amount_cents
+            else:
+                fine = paid_out == 0
+            if not fine:
                 report.problems.append(f"{label}: {paid_out} paid out to the bank by the ledger, the payout is "
                                        f"{payout.get_status_display().lower()}")
             if (payout.status == P.DUE and payout.last_error and payout.due_at <= now - FAILING_FLAGGED_AFTER
@@ -83,6 +87,10 @@ def payouts_reconcile_gateway(*, order, snapshot: GatewaySnapshot, balance: Bala
         report.problems.append(f"{label}: transfer {payout.transfer_id} is not among the order's transfers at "
                                "the gateway")
     account = getattr(payout.freelancer, "payout_account", None)
+    for transfer in snapshot.transfers:
+        if account is not None and transfer.destination != account.gateway_account_id:
+            report.problems.append(f"{label}: transfer {transfer.id} went to {transfer.destination}, not to the "
+                                   f"designer's account {account.gateway_account_id}")
     if payout.bank_payout_id and account is not None and payout.status in (P.PAID, P.FAILED):
         try:
             bank = get_gateway().retrieve_bank_payout(account_id=account.gateway_account_id,

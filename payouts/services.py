@@ -25,7 +25,7 @@ from orders.models import Order
 from orders.transitions import lock_order
 from payments.backends import get_gateway
 from payments.gateway import GatewayError
-from payments.ledger import ledger_record
+from payments.ledger import ledger_balances, ledger_record
 from payments.models import LedgerEntry, MoneyOperation
 from payments.operations import (
     Outcome,
@@ -34,6 +34,7 @@ from payments.operations import (
     money_operation_start,
     money_operations_settled,
 )
+from payments.refunds import money_staff_alert, refunds_adopt
 from payments.simulated import simulated_bank_payouts_arrive
 from payouts.holds import order_held
 from payouts.models import Payout, PayoutAccount, PayoutCountry
@@ -164,6 +165,8 @@ def payout_open(*, order: Order) -> Payout:
         order = lock_order(order)
         if order.status != Order.Status.COMPLETED or order.owed_cents is None:
             raise InvalidTransition(f"Order #{order.pk} is {order.get_status_display().lower()}: nothing is owed yet.")
+        if order.owed_cents <= 0:
+            raise InvalidTransition(f"Order #{order.pk} owes its designer nothing (refunded).")
         payout, _ = Payout.objects.get_or_create(
             order=order,
             defaults={"freelancer_id": order.freelancer_id, "amount_cents": order.owed_cents,
@@ -176,11 +179,17 @@ def payout_open(*, order: Order) -> Payout:
 def payouts_open(*, limit: int = 1000) -> int:
     """Open the payouts of completed orders that have none yet (the scheduled run starts
     with this, so a payout exists within a minute or so of completion)."""
-    ids = list(Order.objects.filter(status=Order.Status.COMPLETED, owed_cents__isnull=False, payout__isnull=True)
+    ids = list(Order.objects.filter(status=Order.Status.COMPLETED, owed_cents__gt=0, payout__isnull=True)
                .order_by("pk").values_list("pk", flat=True)[:limit])
+    opened = 0
     for pk in ids:
-        payout_open(order=Order(pk=pk))
-    return len(ids)
+        try:
+            payout_open(order=Order(pk=pk))
+        except Exception:  # one broken order must not stop the others' payouts; reconcile flags it
+            logger.exception("The payout of order %s could not be opened", pk)
+            continue
+        opened += 1
+    return opened
 
 
 # A chargeback can hold a payout that has not left the platform yet.
@@ -205,7 +214,11 @@ def payout_hold(*, order) -> bool:
     if payout.status in HOLDABLE:
         payout.status = P.ON_HOLD
         payout.save(update_fields=["status", "updated_at"])
-    return payout.status == P.ON_HOLD
+    # A transfer already on its way may still go through (its finisher then records it as
+    # transferred): the money is not known to stay, so it does not count as held.
+    in_flight = MoneyOperation.objects.filter(order_id=order.pk, kind=MoneyOperation.Kind.TRANSFER,
+                                              state=MoneyOperation.State.STARTED).exists()
+    return payout.status == P.ON_HOLD and not in_flight
 
 
 def payout_release(*, order) -> Payout | None:
@@ -241,6 +254,11 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
     order_id = Payout.objects.values_list("order_id", flat=True).get(pk=payout.pk)
     gateway = get_gateway()
     operation = None
+    try:  # a refund made at the payment service since completion changes what is owed
+        refunds_adopt(order=Order.objects.get(pk=order_id))
+    except GatewayError as error:
+        logger.warning("Refunds of order %s could not be checked before its transfer: %s", order_id, error)
+        return Payout.objects.get(pk=payout.pk)
     with transaction.atomic():
         order = lock_order(Order(pk=order_id))
         payout = Payout.objects.select_for_update(of=("self",)).select_related("freelancer").get(pk=payout.pk)
@@ -256,6 +274,12 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
                 _notify(payout, "waiting_for_account")
             return payout
         money_operations_settled(order)
+        kept = ledger_balances([order.pk]).get(order.pk)
+        if kept is not None and kept.kept_by_platform != order.owed_cents:
+            _hold_for_staff(payout, order, f"The ledger now keeps {kept.kept_by_platform} cents for the designer, "
+                                           f"but the order recorded {order.owed_cents} as owed (a refund made "
+                                           "after completion?). Staff decide before anything is paid.")
+            return payout
         group = f"order-{order.pk}"
         try:
             made = gateway.list_transfers(transfer_group=group)
@@ -265,7 +289,16 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
             payout.save(update_fields=["status", "last_error", "updated_at"])
             return payout
         if made:  # made by a lost attempt the recovery job has not seen, or outside our code
-            _mark_transferred(payout, order, transfer_id=made[0].id, amount_cents=made[0].amount_cents, now=now)
+            ours = [t for t in made if t.destination == account.gateway_account_id
+                    and t.amount_cents == payout.amount_cents]
+            if len(made) == 1 and ours:
+                _mark_transferred(payout, order, transfer_id=ours[0].id, amount_cents=ours[0].amount_cents, now=now)
+            else:  # not this payout's transfer: paying now could pay twice, or the wrong person
+                payout.status = P.DUE
+                payout.last_error = ("The order's transfer group already has a transfer that is not this payout's ("
+                                     + ", ".join(f"{t.id}: {t.amount_cents} to {t.destination}" for t in made)
+                                     + "). Staff must check it in Stripe before paying.")
+                payout.save(update_fields=["status", "last_error", "updated_at"])
             return payout
         payout.status = P.DUE
         payout.attempts += 1
@@ -283,6 +316,15 @@ def payout_transfer(*, payout: Payout, now: datetime | None = None) -> Payout:
         logger.warning("Transfer for order %s failed: %s", order_id, error.message)
     payout.refresh_from_db()
     return payout
+
+
+def _hold_for_staff(payout: Payout, order, why: str) -> None:
+    if payout.status == P.ON_HOLD and payout.last_error == why:
+        return
+    payout.status, payout.last_error = P.ON_HOLD, why
+    payout.save(update_fields=["status", "last_error", "updated_at"])
+    money_staff_alert(order=order, subject="A payout is held: what the designer is owed changed",
+                      lines=[why, "Admin > Payouts shows it; release it only once the amount is right."])
 
 
 def _mark_transferred(payout: Payout, order, *, transfer_id: str, amount_cents: int, now: datetime) -> None:

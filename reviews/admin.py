@@ -64,7 +64,7 @@ class ReviewAdmin(admin.ModelAdmin):
             return "hidden"
         return "public" if obj.visible_at else "blind"
 
-    @admin.action(description="Hide selected reviews (with a reason)")
+    @admin.action(permissions=["change"], description="Hide selected reviews (with a reason)")
     def hide_selected(self, request, queryset):
         return run_each_with_reason(
             self, request, queryset, title="Hide reviews that break the terms", action_name="hide_selected",
@@ -72,7 +72,7 @@ class ReviewAdmin(admin.ModelAdmin):
             success="Hidden {count}. The authors were e-mailed the reason.",
         )
 
-    @admin.action(description="Show selected hidden reviews again")
+    @admin.action(permissions=["change"], description="Show selected hidden reviews again")
     def unhide_selected(self, request, queryset):
         run_each(request, queryset, lambda review: review_unhide(review=review, by=request.user),
                  "Shown again: {count}.")
