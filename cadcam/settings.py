@@ -293,18 +293,19 @@ RECONCILE_GATEWAY_DAYS = env.int("RECONCILE_GATEWAY_DAYS", default=60)
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 
-# Security headers. CSP: our own static files only, no inline code.
-_stripe_hosts = ["https://js.stripe.com", "https://*.js.stripe.com"] if STRIPE_SECRET_KEY else []
+# Security headers. CSP: our own static files only, no inline code. The payment page adds
+# Stripe's addresses (the origins of STRIPE_JS_URL and STRIPE_API_BASE) to its own response
+# only: payments.stripe_gateway.browser_csp_sources.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, *_stripe_hosts],
+        "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
-        "connect-src": [SELF, *(["https://api.stripe.com"] if STRIPE_SECRET_KEY else [])],
+        "connect-src": [SELF],
         # 'self': PDF previews of private files (served with X-Frame-Options SAMEORIGIN).
-        "frame-src": [SELF, *_stripe_hosts, *(["https://hooks.stripe.com"] if STRIPE_SECRET_KEY else [])],
+        "frame-src": [SELF],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
         "base-uri": [SELF],

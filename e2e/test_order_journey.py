@@ -2,16 +2,14 @@
 accepts it from the dashboard and delivers; the employer asks for a revision, the designer
 delivers again, and the employer completes the order."""
 
-import math
 import re
-import struct
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.tests.helpers import make_user
-from e2e.helpers import new_page, sign_in
+from e2e.helpers import new_page, sign_in, write_stl
 from listings.tests.helpers import make_published
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,25 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TITLE = "Bridgeline zirconia bridge design"
 INSTRUCTIONS = "Teeth 14-16, three-unit bridge, zirconia, shade A2. Pontic 15 modified ridge lap."
 REVISION = "Please thicken the margin to 0.6 mm"
-
-
-def write_stl(tmp_path: Path, name: str, segments: int = 24) -> Path:
-    """A small binary STL (zero normals, as many exporters write): a dome 10 mm wide and 7 mm high."""
-
-    def point(ring: int, step: int) -> tuple[float, float, float]:
-        polar, angle = math.pi / 2 * ring / 6, 2 * math.pi * step / segments
-        return (5 * math.sin(polar) * math.cos(angle), 5 * math.sin(polar) * math.sin(angle), 7 * math.cos(polar))
-
-    triangles = []
-    for ring in range(6):
-        for step in range(segments):
-            a, b = point(ring, step), point(ring, step + 1)
-            c, d = point(ring + 1, step + 1), point(ring + 1, step)
-            triangles += [(a, c, b), (a, d, c)] if ring else [(a, c, d)]
-    body = b"".join(struct.pack("<12fH", 0, 0, 0, *a, *b, *c, 0) for a, b, c in triangles)
-    path = tmp_path / name
-    path.write_bytes(b"e2e crown".ljust(80, b" ") + struct.pack("<I", len(triangles)) + body)
-    return path
 
 
 def expect_status(page: Page, text: str) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("orders/<int:pk>/", views.detail, name="detail"),
     path("orders/<int:pk>/pay/", views.pay, name="pay"),
     path("orders/<int:pk>/pay/return/", views.pay_return, name="pay_return"),
+    path("orders/<int:pk>/pay/check/", views.pay_check, name="pay_check"),
     path("orders/<int:pk>/files/<int:file_id>/", views.download, name="download"),
     path("orders/<int:pk>/files/<int:file_id>/summary/", views.file_summary, name="file_summary"),
     path("orders/<int:pk>/<slug:action>/", views.act, name="act"),

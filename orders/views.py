@@ -2,7 +2,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,6 +31,8 @@ from orders.services import (
 from orders.transitions import allowed_actions
 from payments.backends import get_gateway
 from payments.fees import platform_fee_cents
+from payments.gateway import PaymentStatus
+from payments.stripe_gateway import browser_csp_sources
 
 
 @login_required
@@ -65,30 +67,40 @@ def send_case(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def pay(request, pk: int):
-    """The review and payment step. With the simulated gateway: a test-mode page with
-    "approve" and "decline" in place of a card form. When the payment cannot be set up (the
-    payment service does not answer, or a step is still being confirmed), the page says so
-    and offers to try again; nothing is charged."""
+    """The review and payment step. With Stripe: the PaymentIntent is asked first, so a card
+    already authorized (the return from Stripe never reached us, another tab paid) moves the
+    order on instead of offering the form again; then Stripe's Payment Element, with Stripe's
+    addresses allowed in this page's CSP only. With the simulated gateway: a test-mode page
+    with "approve" and "decline". When the payment cannot be set up (the payment service does
+    not answer, or a step is still being confirmed), the page says so and offers to try
+    again; nothing is charged."""
     order = order_for(request.user, pk)
     if order.employer_id != request.user.pk:
         raise Http404
     if order.status != Order.Status.PENDING_PAYMENT:
-        return redirect("orders:detail", order.pk)
+        return _already_paid(request, order)
     gateway = get_gateway()
     try:
         if not order.payment_id:
             order = order_payment_set_up(order=order, by=request.user)
         if gateway.name == "stripe":
-            # The card is entered in Stripe's Payment Element and confirmed by Stripe.js;
-            # Stripe then sends the browser to pay_return.
+            payment = gateway.retrieve(order.payment_id)
+            if payment.status in (PaymentStatus.REQUIRES_CAPTURE, PaymentStatus.PROCESSING):
+                return _card_confirmed(request, order, payment)
+            if payment.status == PaymentStatus.CANCELED:
+                raise ApplicationError("This payment was cancelled at the payment service. The case expires by "
+                                       "itself; send it again to pay.")
             context = {
                 "order": order,
                 "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-                "client_secret": gateway.client_secret(order.payment_id),
+                "client_secret": payment.client_secret,
                 "return_url": request.build_absolute_uri(reverse("orders:pay_return", args=[order.pk])),
+                "check_url": reverse("orders:pay_check", args=[order.pk]),
                 "stripe_js": settings.STRIPE_JS_URL,
             }
-            return render(request, "orders/pay_stripe.html", context)
+            response = render(request, "orders/pay_stripe.html", context)
+            response._csp_update = browser_csp_sources()
+            return response
     except ApplicationError as error:
         return render(request, "orders/pay_unavailable.html", {"order": order, "problem": error.message})
     if request.method == "POST":
@@ -97,9 +109,49 @@ def pay(request, pk: int):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, "Your card is authorized. The designer has 3 days to accept; you pay only then.")
+            messages.success(request, AUTHORIZED)
             return redirect("orders:detail", order.pk)
     return render(request, "orders/pay.html", {"order": order})
+
+
+AUTHORIZED = "Your card is authorized. The designer has 3 days to accept; you pay only then."
+ALREADY_AUTHORIZED = "Your card is already authorized for this case: there is nothing more to pay now."
+
+
+def _already_paid(request, order: Order):
+    if order.status in (Order.Status.REQUESTED, Order.Status.ACCEPTED, Order.Status.DELIVERED):
+        messages.info(request, ALREADY_AUTHORIZED)
+    return redirect("orders:detail", order.pk)
+
+
+def _card_confirmed(request, order: Order, payment):
+    """The card was confirmed at Stripe (this tab or another): move the order on, the same
+    way the return page and the webhook do."""
+    if payment.status == PaymentStatus.PROCESSING:
+        messages.info(request, "Your bank is still processing the card payment. This page shows it as soon as it "
+                               "is authorized; there is nothing more to do.")
+        return redirect("orders:detail", order.pk)
+    order_mark_authorized(order=order)
+    messages.info(request, ALREADY_AUTHORIZED)
+    return redirect("orders:detail", order.pk)
+
+
+@login_required
+@require_GET
+def pay_check(request, pk: int):
+    """Asked by the card form when Stripe refuses to confirm: was this order paid meanwhile
+    (in another tab)? Marks it authorized if the card is, and answers where to go."""
+    order = order_for(request.user, pk)
+    if order.employer_id != request.user.pk:
+        raise Http404
+    paid = order.status != Order.Status.PENDING_PAYMENT
+    if not paid and order.payment_id:
+        try:
+            if get_gateway().retrieve(order.payment_id).status == PaymentStatus.REQUIRES_CAPTURE:
+                paid = order_mark_authorized(order=order).status != Order.Status.PENDING_PAYMENT
+        except ApplicationError:
+            paid = False
+    return JsonResponse({"paid": paid, "url": reverse("orders:detail", args=[order.pk])})
 
 
 @login_required
@@ -203,10 +255,12 @@ def pay_return(request, pk: int):
     order = order_for(request.user, pk)
     if order.employer_id != request.user.pk:
         raise Http404
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return _already_paid(request, order)
     try:
         order_mark_authorized(order=order)
     except ApplicationError:
         messages.error(request, "The payment was not completed. Please try again.")
         return redirect("orders:pay", order.pk)
-    messages.success(request, "Your card is authorized. The designer has 3 days to accept; you pay only then.")
+    messages.success(request, AUTHORIZED)
     return redirect("orders:detail", order.pk)

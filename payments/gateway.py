@@ -50,6 +50,7 @@ class Payment:
     currency: str
     charge_id: str = ""  # the charge behind a captured payment: a transfer's source_transaction
     amount_received_cents: int = 0  # what was captured
+    client_secret: str = ""  # for the card form in the client's browser (Stripe's Payment Element)
 
     @property
     def authorized(self) -> bool:

@@ -9,6 +9,8 @@ was lost can be found afterwards (payments/operations.py)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import stripe
 from django.conf import settings
 
@@ -25,6 +27,31 @@ from payments.gateway import (
 )
 
 UNAVAILABLE = "The payment service is not available right now."
+# Stripe's own hosts for Stripe.js and the Payment Element (Stripe's security guide).
+STRIPE_JS_ORIGINS = ["https://js.stripe.com", "https://*.js.stripe.com"]
+STRIPE_API_ORIGIN = "https://api.stripe.com"
+STRIPE_FRAME_ORIGINS = [*STRIPE_JS_ORIGINS, "https://hooks.stripe.com"]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def browser_csp_sources() -> dict[str, list[str]]:
+    """What the payment page's Content-Security-Policy must allow for Stripe.js, built from the
+    configured addresses: Stripe's documented hosts by default, and the origins of
+    STRIPE_JS_URL and STRIPE_API_BASE when they point elsewhere (localstripe, in tests)."""
+    script = frame = STRIPE_JS_ORIGINS
+    connect = [STRIPE_API_ORIGIN]
+    js_origin = _origin(settings.STRIPE_JS_URL)
+    if js_origin != "https://js.stripe.com":
+        script, frame = [js_origin], [js_origin]
+    else:
+        frame = STRIPE_FRAME_ORIGINS
+    if settings.STRIPE_API_BASE:
+        connect = [_origin(settings.STRIPE_API_BASE)]
+    return {"script-src": list(script), "connect-src": connect, "frame-src": list(frame)}
 
 
 def _id_of(value) -> str:
@@ -41,6 +68,7 @@ def _payment(intent) -> Payment:
     return Payment(
         id=intent.id, status=intent.status, amount_cents=intent.amount, currency=intent.currency.upper(),
         charge_id=_id_of(getattr(intent, "latest_charge", None)), amount_received_cents=received,
+        client_secret=getattr(intent, "client_secret", None) or "",
     )
 
 
@@ -133,10 +161,6 @@ class StripeGateway:
 
     def retrieve(self, payment_id: str) -> Payment:
         return _payment(self._call(lambda: self.client.v1.payment_intents.retrieve(payment_id)))
-
-    def client_secret(self, payment_id: str) -> str:
-        """For the Payment Element in the client's browser."""
-        return self._call(lambda: self.client.v1.payment_intents.retrieve(payment_id)).client_secret
 
     def capture(self, *, payment_id: str, idempotency_key: str) -> Payment:
         options = {"idempotency_key": idempotency_key}

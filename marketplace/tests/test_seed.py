@@ -1,3 +1,5 @@
+from io import StringIO
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
@@ -83,3 +85,20 @@ def test_demo_logins_work_with_verified_email(client):
         assert response["Location"] == "/"
         client.logout()
     assert User.objects.get(email="staff@cadcam.test").is_staff
+
+
+def test_seed_demo_in_stripe_mode_seeds_what_needs_no_card_and_leaves_no_payment_behind(stripe_client):
+    def payment_intents_at_localstripe() -> int:  # shared by the session's tests: count, not list
+        return stripe_client.v1.payment_intents.list().total_count
+
+    before = payment_intents_at_localstripe()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert not Order.objects.exists()
+    assert payment_intents_at_localstripe() == before  # nothing orphaned at the gateway
+    assert User.objects.filter(email="employer@cadcam.test").exists()
+    assert "Stripe is configured: orders, the earnings history, reviews and the dispute were not seeded" in (
+        out.getvalue())
+    call_command("seed_demo", stdout=StringIO())  # and again: still nothing
+    assert not Order.objects.exists()
