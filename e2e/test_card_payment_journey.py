@@ -206,3 +206,29 @@ def test_the_payment_page_says_so_when_stripe_js_cannot_load(page, stripe_mode, 
     expect(message).to_contain_text("The card form could not load", timeout=15_000)
     expect(message).to_contain_text("Stripe.js did not load")
     expect(page.get_by_role("button", name=re.compile(r"^Authorize"))).to_be_disabled()
+
+
+LOADERROR = """
+window.Stripe = function () {
+  return { elements: function () { return { create: function () {
+    var handlers = {};
+    return { on: function (name, handler) { handlers[name] = handler; },
+             mount: function () { setTimeout(function () {
+               handlers.loaderror({ error: { message: "Invalid client secret" } }); }, 0); } };
+  } }; } };
+};
+"""
+
+
+def test_a_payment_element_that_reports_a_load_error_is_said_not_left_empty(page, stripe_mode, stripe_edge,
+                                                                             tmp_path):
+    """Stripe reports a Payment Element that cannot load with "loaderror" (a bad client
+    secret, a blocked frame): the page must say so and keep the button off."""
+    page.route(f"{stripe_edge}/v3/", lambda route: route.fulfill(status=200, content_type="text/javascript",
+                                                                  body=LOADERROR))
+    sign_in(page, make_user().email)
+    send_case(page, make_published(price_cents=9_000), tmp_path)
+
+    message = page.get_by_test_id("payment-message")
+    expect(message).to_contain_text("The card form could not load: Invalid client secret")
+    expect(page.get_by_role("button", name=re.compile(r"^Authorize"))).to_be_disabled()

@@ -2,9 +2,12 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadcam.construction_info import read_construction_info
@@ -32,6 +35,8 @@ from orders.transitions import allowed_actions
 from payments.backends import get_gateway
 from payments.fees import platform_fee_cents
 from payments.gateway import PaymentStatus
+from payments.operations import PaymentStepPending
+from payments.refunds import money_staff_alert
 from payments.stripe_gateway import browser_csp_sources
 
 
@@ -64,6 +69,7 @@ def send_case(request, pk: int):
     return render(request, "orders/send_case.html", context)
 
 
+@never_cache  # the page carries the payment's client secret; Back must not show a live form
 @login_required
 @require_http_methods(["GET", "POST"])
 def pay(request, pk: int):
@@ -81,6 +87,8 @@ def pay(request, pk: int):
         return _already_paid(request, order)
     gateway = get_gateway()
     try:
+        if order_payment_step_pending(order):  # a withdrawal or the set-up itself is being confirmed
+            raise PaymentStepPending()
         if not order.payment_id:
             order = order_payment_set_up(order=order, by=request.user)
         if gateway.name == "stripe":
@@ -90,6 +98,13 @@ def pay(request, pk: int):
             if payment.status == PaymentStatus.CANCELED:
                 raise ApplicationError("This payment was cancelled at the payment service. The case expires by "
                                        "itself; send it again to pay.")
+            if payment.status == PaymentStatus.SUCCEEDED:  # taken at Stripe outside the normal steps
+                if cache.add(f"alerted:captured-early:{order.pk}", True, timeout=24 * 60 * 60):  # once a day
+                    money_staff_alert(order=order,
+                                      subject="A payment was captured at Stripe before the case was accepted",
+                                      lines=[f"PaymentIntent {payment.id} is succeeded."])
+                raise ApplicationError("This payment was already taken at the payment service. Our team has been "
+                                       "told and will write to you; do not pay again.")
             context = {
                 "order": order,
                 "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
@@ -124,7 +139,7 @@ def _already_paid(request, order: Order):
     return redirect("orders:detail", order.pk)
 
 
-def _card_confirmed(request, order: Order, payment):
+def _card_confirmed(request, order: Order, payment, *, message: str = ALREADY_AUTHORIZED):
     """The card was confirmed at Stripe (this tab or another): move the order on, the same
     way the return page and the webhook do."""
     if payment.status == PaymentStatus.PROCESSING:
@@ -132,26 +147,35 @@ def _card_confirmed(request, order: Order, payment):
                                "is authorized; there is nothing more to do.")
         return redirect("orders:detail", order.pk)
     order_mark_authorized(order=order)
-    messages.info(request, ALREADY_AUTHORIZED)
+    messages.success(request, message)
     return redirect("orders:detail", order.pk)
+
+
+CLOSED_UNPAID = (Order.Status.EXPIRED, Order.Status.WITHDRAWN, Order.Status.DECLINED)
 
 
 @login_required
 @require_GET
 def pay_check(request, pk: int):
     """Asked by the card form when Stripe refuses to confirm: was this order paid meanwhile
-    (in another tab)? Marks it authorized if the card is, and answers where to go."""
+    (in another tab), or did it close (expired, withdrawn)? Marks it authorized if the card
+    is, and answers what to tell the client."""
     order = order_for(request.user, pk)
     if order.employer_id != request.user.pk:
         raise Http404
-    paid = order.status != Order.Status.PENDING_PAYMENT
-    if not paid and order.payment_id:
+    if order.status == Order.Status.PENDING_PAYMENT and order.payment_id:
         try:
             if get_gateway().retrieve(order.payment_id).status == PaymentStatus.REQUIRES_CAPTURE:
-                paid = order_mark_authorized(order=order).status != Order.Status.PENDING_PAYMENT
+                order = order_mark_authorized(order=order)
         except ApplicationError:
-            paid = False
-    return JsonResponse({"paid": paid, "url": reverse("orders:detail", args=[order.pk])})
+            pass  # the payment service did not answer: the client reads Stripe's own message
+    closed = order.status in CLOSED_UNPAID
+    paid = order.status not in (Order.Status.PENDING_PAYMENT, *CLOSED_UNPAID)
+    message = f"This case is {order.get_status_display().lower()}: nothing was charged." if closed else ""
+    response = JsonResponse({"paid": paid, "closed": closed, "message": message,
+                             "url": reverse("orders:detail", args=[order.pk])})
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required
@@ -248,6 +272,7 @@ def file_summary(request, pk: int, file_id: int):
     return render(request, "previews/construction_info.html", context)
 
 
+@never_cache
 @login_required
 def pay_return(request, pk: int):
     """Where Stripe sends the browser after the Payment Element: the order moves on if the
@@ -258,9 +283,12 @@ def pay_return(request, pk: int):
     if order.status != Order.Status.PENDING_PAYMENT:
         return _already_paid(request, order)
     try:
-        order_mark_authorized(order=order)
+        payment = get_gateway().retrieve(order.payment_id) if order.payment_id else None
     except ApplicationError:
-        messages.error(request, "The payment was not completed. Please try again.")
-        return redirect("orders:pay", order.pk)
-    messages.success(request, AUTHORIZED)
-    return redirect("orders:detail", order.pk)
+        messages.info(request, "Your payment is being checked with the payment service. This page shows it as soon "
+                               "as it is confirmed; do not pay again.")
+        return redirect("orders:detail", order.pk)
+    if payment is not None and payment.status in (PaymentStatus.REQUIRES_CAPTURE, PaymentStatus.PROCESSING):
+        return _card_confirmed(request, order, payment, message=AUTHORIZED)
+    messages.error(request, "The payment was not completed. Please try again.")
+    return redirect("orders:pay", order.pk)

@@ -40,18 +40,16 @@ def _origin(url: str) -> str:
 
 def browser_csp_sources() -> dict[str, list[str]]:
     """What the payment page's Content-Security-Policy must allow for Stripe.js, built from the
-    configured addresses: Stripe's documented hosts by default, and the origins of
-    STRIPE_JS_URL and STRIPE_API_BASE when they point elsewhere (localstripe, in tests)."""
-    script = frame = STRIPE_JS_ORIGINS
-    connect = [STRIPE_API_ORIGIN]
+    configured addresses: Stripe's documented hosts when STRIPE_JS_URL is Stripe's own (the
+    browser then talks to api.stripe.com, whatever STRIPE_API_BASE the server uses), and the
+    origins of STRIPE_JS_URL and STRIPE_API_BASE when Stripe.js comes from elsewhere (a
+    stand-in in front of localstripe, in tests)."""
     js_origin = _origin(settings.STRIPE_JS_URL)
-    if js_origin != "https://js.stripe.com":
-        script, frame = [js_origin], [js_origin]
-    else:
-        frame = STRIPE_FRAME_ORIGINS
-    if settings.STRIPE_API_BASE:
-        connect = [_origin(settings.STRIPE_API_BASE)]
-    return {"script-src": list(script), "connect-src": connect, "frame-src": list(frame)}
+    if js_origin == "https://js.stripe.com":
+        return {"script-src": list(STRIPE_JS_ORIGINS), "connect-src": [STRIPE_API_ORIGIN],
+                "frame-src": list(STRIPE_FRAME_ORIGINS)}
+    api_origin = _origin(settings.STRIPE_API_BASE) if settings.STRIPE_API_BASE else js_origin
+    return {"script-src": [js_origin], "connect-src": [api_origin], "frame-src": [js_origin]}
 
 
 def _id_of(value) -> str:

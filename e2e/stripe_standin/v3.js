@@ -3,7 +3,7 @@
 // by a test server (e2e/test_card_payment_journey.py) and never shipped with the site.
 //
 // - Stripe(publishableKey).elements({clientSecret}).create("payment").mount(selector): a card
-//   form (number, expiry, CVC) in the page, as plain inputs;
+//   form (number, expiry, CVC) in the page, as plain inputs, firing "ready" once mounted;
 // - stripe.confirmPayment({elements, confirmParams: {return_url}}): creates the card's
 //   PaymentMethod at localstripe, attaches it to the PaymentIntent named by the client
 //   secret and confirms it; on success the browser goes to return_url, as Stripe.js does, and
@@ -61,12 +61,15 @@
           inputs: inputs,
           create: function (type) {
             if (type !== "payment") { throw new Error("the stand-in only has the Payment Element"); }
+            var handlers = {};
             return {
+              on: function (name, handler) { handlers[name] = handler; },
               mount: function (selector) {
                 var root = document.querySelector(selector);
                 inputs.number = field(root, "standin-card-number", "Card number", "cc-number");
                 inputs.expiry = field(root, "standin-card-expiry", "Expiry (MM / YY)", "cc-exp");
                 inputs.cvc = field(root, "standin-card-cvc", "CVC", "cc-csc");
+                if (handlers.ready) { window.setTimeout(handlers.ready, 0); }  // as Stripe's element does
               }
             };
           }

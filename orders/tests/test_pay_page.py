@@ -10,6 +10,7 @@ from accounts.tests.helpers import make_user
 from listings.tests.helpers import make_published
 from orders.models import Order
 from orders.services import order_create
+from payments.models import MoneyOperation
 from payments.stripe_gateway import browser_csp_sources
 from payments.tests.helpers import API, customer_confirms
 
@@ -39,6 +40,11 @@ def test_the_sources_follow_stripe_addresses_configured_elsewhere(settings):
     settings.STRIPE_JS_URL, settings.STRIPE_API_BASE = "http://127.0.0.1:8420/js.stripe.com/v3/", "http://127.0.0.1:8420"
     assert browser_csp_sources() == {"script-src": ["http://127.0.0.1:8420"], "connect-src": ["http://127.0.0.1:8420"],
                                      "frame-src": ["http://127.0.0.1:8420"]}
+
+
+def test_real_stripe_js_talks_to_stripes_api_whatever_the_server_uses(settings):
+    settings.STRIPE_JS_URL, settings.STRIPE_API_BASE = "https://js.stripe.com/v3/", "http://stripe-proxy.internal:8080"
+    assert browser_csp_sources()["connect-src"] == ["https://api.stripe.com"]
 
 
 def test_the_pay_page_allows_stripe_js_from_where_it_is_configured(client, stripe_settings):
@@ -93,7 +99,8 @@ def test_the_card_form_asks_whether_another_tab_paid(client, stripe_settings, st
     order = pending_order()
     client.force_login(order.employer)
     url = reverse("orders:pay_check", args=[order.pk])
-    assert client.get(url).json() == {"paid": False, "url": reverse("orders:detail", args=[order.pk])}
+    assert client.get(url).json() == {"paid": False, "closed": False, "message": "",
+                                      "url": reverse("orders:detail", args=[order.pk])}
 
     customer_confirms(stripe_client, order.payment_id)
 
@@ -133,3 +140,85 @@ def test_a_payment_intent_cancelled_at_stripe_is_said_not_offered(client, stripe
 
     assert "This payment was cancelled at the payment service" in page.text
     assert 'id="payment-form"' not in page.text
+
+
+def test_the_payment_pages_are_never_cached(client, stripe_settings):
+    order = pending_order()
+    client.force_login(order.employer)
+    for name in ("orders:pay", "orders:pay_check", "orders:pay_return"):
+        response = client.get(reverse(name, args=[order.pk]))
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"], name
+
+
+def test_a_closed_case_is_not_called_paid(client, stripe_settings):
+    order = pending_order()
+    client.force_login(order.employer)
+    client.post(reverse("orders:act", args=[order.pk, "withdraw"]))
+    order.refresh_from_db()
+    assert order.status == S.WITHDRAWN
+
+    answer = client.get(reverse("orders:pay_check", args=[order.pk])).json()
+
+    assert (answer["paid"], answer["closed"]) == (False, True)
+    assert answer["message"] == "This case is withdrawn: nothing was charged."
+
+
+def test_no_card_form_while_a_payment_step_is_being_confirmed(client):
+    order = pending_order()
+    MoneyOperation.objects.create(order=order, kind="cancel", purpose="order.release", attempt=1,
+                                  idempotency_key=f"cancel:order-{order.pk}:1", amount_cents=order.total_cents,
+                                  currency="USD", params={"payment_id": order.payment_id},
+                                  context={"action": "withdraw", "by": order.employer_id})
+    client.force_login(order.employer)
+
+    page = client.get(reverse("orders:pay", args=[order.pk]))
+
+    assert "A payment step for this order is being confirmed" in page.text
+    assert "Approve payment" not in page.text and 'id="payment-form"' not in page.text
+
+
+def test_a_payment_already_taken_at_stripe_is_not_offered_again(client, stripe_api, mailoutbox,
+                                                               django_capture_on_commit_callbacks):
+    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": "ch_1",
+              "client_secret": "pi_1_secret_x"}
+    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
+    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", json={**intent, "status": "succeeded"})
+    staff = make_user(is_staff=True)
+    order = pending_order()
+    client.force_login(order.employer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.get(reverse("orders:pay", args=[order.pk]))
+
+    assert "This payment was already taken at the payment service" in page.text
+    assert 'id="payment-form"' not in page.text
+    assert any(staff.email in message.to for message in mailoutbox)
+
+
+def test_returning_while_the_bank_processes_says_only_that(client, stripe_api):
+    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": None,
+              "client_secret": "pi_1_secret_x"}
+    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
+    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", json={**intent, "status": "processing"})
+    order = pending_order()
+    client.force_login(order.employer)
+
+    page = client.get(reverse("orders:pay_return", args=[order.pk]), follow=True)
+
+    assert "Your bank is still processing the card payment" in page.text
+    assert "not completed" not in page.text
+
+
+def test_returning_when_stripe_does_not_answer_says_it_is_being_checked(client, stripe_api):
+    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": None,
+              "client_secret": "pi_1_secret_x"}
+    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
+    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", status=500,
+                      json={"error": {"type": "api_error", "message": "down"}})
+    order = pending_order()
+    client.force_login(order.employer)
+
+    page = client.get(reverse("orders:pay_return", args=[order.pk]), follow=True)
+
+    assert "Your payment is being checked with the payment service" in page.text
+    assert "not completed" not in page.text

@@ -45,6 +45,12 @@
     say("This case is already paid: your card is authorized.", "See the order", form.dataset.orderUrl);
   }
 
+  function closedCase(text) {
+    form.querySelectorAll("#payment-element, #payment-submit").forEach(function (node) { node.hidden = true; });
+    message.className = "alert alert-warning";
+    say(text, "See the order", form.dataset.orderUrl);
+  }
+
   function refused(error) {
     var text = (error && error.message) || "The payment could not be completed.";
     // Stripe refuses a PaymentIntent that is no longer waiting for a card: paid in another tab?
@@ -53,6 +59,7 @@
       .catch(function () { return { paid: false }; })
       .then(function (state) {
         if (state.paid) { alreadyPaid(); return; }
+        if (state.closed) { closedCase(state.message); return; }
         message.className = "alert alert-danger";
         say(text);
         button.disabled = false;
@@ -77,18 +84,23 @@
   });
 
   function mount() {
+    var card;
     try {
       stripe = window.Stripe(form.dataset.publishableKey);
       elements = stripe.elements({ clientSecret: form.dataset.clientSecret });
-      var card = elements.create("payment");
+      card = elements.create("payment");
+      // Stripe reports a Payment Element that cannot load (a bad secret, a blocked frame, the
+      // network) through "loaderror", and a usable one through "ready".
+      card.on("ready", function () { loading.hidden = true; button.disabled = false; });
+      card.on("loaderror", function (event) {
+        stripe = elements = null;
+        cannotLoad((event && event.error && event.error.message) || "the card form did not load");
+      });
       card.mount("#payment-element");
     } catch (error) {
       stripe = elements = null;
       cannotLoad((error && error.message) || "Stripe.js failed");
-      return;
     }
-    loading.hidden = true;
-    button.disabled = false;
   }
 
   var started = Date.now();

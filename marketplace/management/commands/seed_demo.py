@@ -6,6 +6,7 @@ from disputes.demo import seed_dispute
 from listings.demo import seed_listings
 from messaging.demo import seed_messages
 from orders.demo import seed_orders
+from orders.models import Order
 from payments.backends import get_gateway
 from payouts.demo import seed_payouts
 from payouts.services import payouts_open
@@ -43,6 +44,11 @@ class Command(BaseCommand):
                 "  Stripe is configured: orders, the earnings history, reviews and the dispute were not seeded "
                 "(each needs a card payment). Send a case as employer@cadcam.test and pay with the test card "
                 "4242 4242 4242 4242."))
+            if Order.objects.filter(instructions__startswith="Lab ref ").exists():
+                self.stdout.write(self.style.WARNING(
+                    "  Demo orders from an earlier run without Stripe are still in this database; their payments "
+                    "exist only in the simulated gateway. Start from a fresh database (make clean-data) to use "
+                    "Stripe alone."))
         self.stdout.write("  Demo messages: @employer asked @freelancer about a listing (STL attached); "
                           "@employer has an open support request.")
         self.stdout.write(f"\n  Open http://{settings.SITE_DOMAIN}/\n")
