@@ -39,7 +39,7 @@ def payouts_reconcile(*, balances: dict[int, Balance], report: Report, now: date
         owed = order.owed_cents or 0
         if payout is None:
             held = owed
-            if order.completed_at <= now - OVERDUE_AFTER:
+            if owed and order.completed_at <= now - OVERDUE_AFTER:  # nothing owed: no payout to open
                 report.problems.append(f"{label}: completed on {order.completed_at:%Y-%m-%d} without a payout "
                                        "(is the payouts task running?)")
         else:

@@ -4,6 +4,7 @@ import io
 import itertools
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -24,6 +25,16 @@ def make_user(*, email: str | None = None, username: str | None = None, is_staff
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     profile_get_or_create(user=user)
     return user
+
+
+def make_view_only_staff(*models: str) -> User:
+    """A staff member (not a superuser) who may only look at the given admin models
+    (`view_<model>` permissions), as a support role would."""
+    user = make_user()
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(*Permission.objects.filter(codename__in=[f"view_{model}" for model in models]))
+    return User.objects.get(pk=user.pk)  # permissions are cached on the instance
 
 
 def image_upload(name="photo.png", *, size=(400, 400), fmt="PNG", exif: bytes | None = None) -> SimpleUploadedFile:
