@@ -27,6 +27,16 @@ def pending_order(**kwargs) -> Order:
     return order_create(listing=make_published(price_cents=1800), employer=make_user(), **kwargs)
 
 
+def stub_intent(stripe_api, status: str = "requires_payment_method", *, answer: dict | None = None) -> None:
+    """Stripe's API, stubbed: the order's PaymentIntent is created, then found in `status`
+    (or its retrieval answers `answer`, e.g. a server error)."""
+    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": "ch_1",
+              "client_secret": "pi_1_secret_x"}
+    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
+    retrieved = answer or {"json": {**intent, "status": status}}
+    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", **retrieved)
+
+
 def test_the_sources_are_stripes_own_hosts_by_default(settings):
     settings.STRIPE_JS_URL, settings.STRIPE_API_BASE = "https://js.stripe.com/v3/", ""
     assert browser_csp_sources() == {
@@ -66,10 +76,7 @@ def test_the_pay_page_allows_stripe_js_from_where_it_is_configured(client, strip
 
 
 def test_the_pay_page_allows_stripes_own_hosts_with_real_stripe(client, stripe_api):
-    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": None,
-              "client_secret": "pi_1_secret_x"}
-    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
-    stripe_api.get(f"{API}/payment_intents/pi_1", json={**intent, "status": "requires_payment_method"})
+    stub_intent(stripe_api, "requires_payment_method")
     order = pending_order()
     client.force_login(order.employer)
 
@@ -129,10 +136,7 @@ def test_returning_from_stripe_to_a_paid_order_says_so(client, stripe_settings, 
 
 
 def test_a_payment_intent_cancelled_at_stripe_is_said_not_offered(client, stripe_api):
-    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": None,
-              "client_secret": "pi_1_secret_x"}
-    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
-    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", json={**intent, "status": "canceled"})
+    stub_intent(stripe_api, "canceled")
     order = pending_order()
     client.force_login(order.employer)
 
@@ -179,10 +183,7 @@ def test_no_card_form_while_a_payment_step_is_being_confirmed(client):
 
 def test_a_payment_already_taken_at_stripe_is_not_offered_again(client, stripe_api, mailoutbox,
                                                                django_capture_on_commit_callbacks):
-    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": "ch_1",
-              "client_secret": "pi_1_secret_x"}
-    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
-    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", json={**intent, "status": "succeeded"})
+    stub_intent(stripe_api, "succeeded")
     staff = make_user(is_staff=True)
     order = pending_order()
     client.force_login(order.employer)
@@ -196,10 +197,7 @@ def test_a_payment_already_taken_at_stripe_is_not_offered_again(client, stripe_a
 
 
 def test_returning_while_the_bank_processes_says_only_that(client, stripe_api):
-    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": None,
-              "client_secret": "pi_1_secret_x"}
-    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
-    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", json={**intent, "status": "processing"})
+    stub_intent(stripe_api, "processing")
     order = pending_order()
     client.force_login(order.employer)
 
@@ -210,11 +208,7 @@ def test_returning_while_the_bank_processes_says_only_that(client, stripe_api):
 
 
 def test_returning_when_stripe_does_not_answer_says_it_is_being_checked(client, stripe_api):
-    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1800, "currency": "usd", "latest_charge": None,
-              "client_secret": "pi_1_secret_x"}
-    stripe_api.post(f"{API}/payment_intents", json={**intent, "status": "requires_payment_method"})
-    stripe_api.upsert(responses.GET, f"{API}/payment_intents/pi_1", status=500,
-                      json={"error": {"type": "api_error", "message": "down"}})
+    stub_intent(stripe_api, answer={"status": 500, "json": {"error": {"type": "api_error", "message": "down"}}})
     order = pending_order()
     client.force_login(order.employer)
 
