@@ -1,12 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.models import Profile, User, VerificationRequest
+from accounts.models import DocumentAccess, Profile, User, VerificationRequest
 from accounts.selectors import verification_possible_duplicates
-from accounts.services import user_reinstate, user_suspend, verification_approve, verification_reject
+from accounts.services import (
+    document_access_record,
+    user_reinstate,
+    user_suspend,
+    verification_approve,
+    verification_reject,
+)
+from accounts.views import id_document_response
 from cadcam.admin_helpers import ReviewQueueMixin, run_each, run_each_with_reason
 
 
@@ -69,9 +78,24 @@ class UserAdmin(DjangoUserAdmin):
         )
 
 
+class DocumentAccessInline(admin.TabularInline):
+    """Who opened the ID document, and when."""
+
+    model = DocumentAccess
+    fields = readonly_fields = ["viewed_by", "viewed_at"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "ID document opened by"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(VerificationRequest)
 class VerificationRequestAdmin(ReviewQueueMixin, admin.ModelAdmin):
     """The verification queue: pending requests first, oldest first."""
+
+    inlines = [DocumentAccessInline]
 
     pending_status = VerificationRequest.Status.PENDING
     approved_message = "Approved: {obj.user.email} is verified and was e-mailed."
@@ -120,8 +144,25 @@ class VerificationRequestAdmin(ReviewQueueMixin, admin.ModelAdmin):
     def document_link(self, obj):
         if not obj.document:
             return f"{obj.document_name} (deleted {obj.document_deleted_at:%Y-%m-%d})"
-        url = reverse("accounts:verification_document", args=[obj.pk])
+        url = reverse("admin:accounts_verificationrequest_document", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, obj.document_name)
+
+    def get_urls(self):
+        document = path(
+            "<int:pk>/document/",
+            self.admin_site.admin_view(self.document_view),
+            name="accounts_verificationrequest_document",
+        )
+        return [document, *super().get_urls()]
+
+    def document_view(self, request, pk):
+        """The ID document, for staff who may view verification requests; each opening is
+        recorded and listed on the request's page."""
+        obj = get_object_or_404(VerificationRequest.objects.exclude(document=""), pk=pk)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        document_access_record(request=obj, by=request.user)
+        return id_document_response(obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from accounts.models import Profile, User, VerificationRequest
 from accounts.services import (
+    document_access_record,
     profile_get_or_create,
     profile_record_terms,
     profile_update,
@@ -203,5 +204,7 @@ def seed_users() -> dict[str, User]:
                 document=demo_id_document(f"{spec.first_name} {spec.last_name}"),
             )
         if spec.verify and request.status == VerificationRequest.Status.PENDING:
+            # Staff open the document in the admin before deciding; the opening is on record.
+            document_access_record(request=request, by=staff)
             verification_approve(request=request, by=staff)
     return users

@@ -179,3 +179,19 @@ class VerificationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Verification #{self.pk} of {self.user} ({self.get_status_display()})"
+
+
+class DocumentAccess(models.Model):
+    """A staff member opened a request's ID document (in the admin, the only place staff can).
+    Kept with the request; listed on its admin page."""
+
+    request = models.ForeignKey(VerificationRequest, on_delete=models.CASCADE, related_name="document_accesses")
+    viewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    viewed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-viewed_at"]
+        verbose_name_plural = "document accesses"
+
+    def __str__(self) -> str:
+        return f"{self.viewed_by} opened the document of verification #{self.request_id}"

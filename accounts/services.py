@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Profile, User, VerificationRequest
+from accounts.models import DocumentAccess, Profile, User, VerificationRequest
 from accounts.registry import VERIFIED_HOOKS, deletion_refusals
 from accounts.selectors import verification_conflicts
 from cadcam.emails import send_templated_email
@@ -158,6 +158,11 @@ def verification_reject(*, request: VerificationRequest, by: User, reason: str) 
         context={"user": request.user, "reason": reason},
     )
     return request
+
+
+def document_access_record(*, request: VerificationRequest, by: User) -> DocumentAccess:
+    """Staff opened this request's ID document: who and when, kept with the request."""
+    return DocumentAccess.objects.create(request=request, viewed_by=by)
 
 
 def verification_documents_purge(*, now=None) -> int:

@@ -64,14 +64,19 @@ def verification(request):
     return render(request, "accounts/verification.html", context)
 
 
-@login_required
-def verification_document(request, pk: int):
-    verification_request = verification_document_for(viewer=request.user, pk=pk)
+def id_document_response(verification_request):
+    """An ID document shown in the browser, sandboxed: nothing in it may run or load."""
     response = private_file_response(
         verification_request.document, filename=verification_request.document_name, as_attachment=False
     )
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return response
+
+
+@login_required
+def verification_document(request, pk: int):
+    """The owner's own document; staff open documents in the admin, where it is recorded."""
+    return id_document_response(verification_document_for(viewer=request.user, pk=pk))
 
 
 @login_required

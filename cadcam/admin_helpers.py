@@ -5,11 +5,13 @@ that need a reason."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from cadcam.errors import ApplicationError
+from cadcam.forms import Form
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,7 +30,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=1000,
@@ -120,6 +122,8 @@ class ReviewQueueMixin:
 
     def _decide(self, request, pk, decision, success: str):
         obj = get_object_or_404(self.model, pk=pk)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
         if request.method != "POST":
             return self._redirect_to(pk)
         try:

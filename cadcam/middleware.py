@@ -1,32 +1,73 @@
-from allauth.mfa.models import Authenticator
-from django.conf import settings
+import re
+
 from django.contrib import messages
+from django.core.exceptions import BadRequest
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from cadcam.errors import ApplicationError
+from cadcam.staff import staff_session_verified, step_up
+
+# C0 control characters and DEL: no address of ours has one, and PostgreSQL refuses NUL in text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# In query strings, tabs and line breaks may come from a pasted search; the rest may not.
+BAD_QUERY_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class AdminRequiresMFAMiddleware:
-    """With settings.ADMIN_REQUIRES_MFA (the default in production), a staff member
-    without an authenticator app is sent to set one up before /admin/ opens."""
+class BadBytesMiddleware:
+    """Control characters never reach a view (or the database): one in the path is a 404 (no
+    page has such an address), one in a query parameter's name or value a 400. Form fields
+    refuse NUL themselves (Django's CharField), and single-line fields every control character
+    (cadcam/forms.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if CONTROL_CHARACTERS.search(request.path_info):
+            raise Http404("The address has control characters.")
+        for key, values in request.GET.lists():
+            if any(BAD_QUERY_CHARACTERS.search(text) for text in (key, *values)):
+                raise BadRequest("A query parameter has control characters.")
+        return self.get_response(request)
+
+
+class PrivateCacheMiddleware:
+    """Pages shown to a signed-in user carry their data (their name and unread count in the
+    navigation bar at least), so no browser or proxy may keep them: `Cache-Control: private,
+    no-store` unless the view chose its own caching. The back button after signing out on a
+    shared computer then shows nothing private."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class StaffStepUpMiddleware:
+    """Marks whether a staff user's rights are usable in this session (cadcam/staff.py): with
+    ADMIN_REQUIRES_MFA, only after the second factor. A staff member without it is sent to
+    set up or enter their authenticator app before /admin/ opens; elsewhere they are treated as
+    a normal user."""
 
     def __init__(self, get_response):
         self.get_response = get_response
         self.admin_prefix = reverse("admin:index")
 
     def __call__(self, request):
-        if (
-            settings.ADMIN_REQUIRES_MFA
-            and request.path.startswith(self.admin_prefix)
-            and request.user.is_authenticated
-            and request.user.is_staff
-            and not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists()
-        ):
-            messages.warning(request, "Set up two-factor authentication before opening the staff admin.")
-            return redirect("mfa_activate_totp")
+        user = request.user
+        if user.is_authenticated and user.is_staff:
+            user.staff_verified = staff_session_verified(request)
+            if not user.staff_verified and request.path.startswith(self.admin_prefix):
+                return step_up(request)
         return self.get_response(request)
 
 

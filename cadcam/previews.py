@@ -10,6 +10,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cadcam.files import extension_of
+from cadcam.staff import acting_as_staff
 
 PreviewKind = Literal["mesh", "image", "pdf", "construction_info"]
 
@@ -43,4 +44,4 @@ def patient_data_visible(*, hidden: bool, uploader_id: int | None, viewer) -> bo
     not tick "hide patient data"."""
     if not getattr(viewer, "is_authenticated", False):
         return False
-    return viewer.is_staff or viewer.pk == uploader_id or not hidden
+    return acting_as_staff(viewer) or viewer.pk == uploader_id or not hidden

@@ -80,15 +80,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cadcam.middleware.BadBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cadcam.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "cadcam.middleware.AdminRequiresMFAMiddleware",
+    "cadcam.middleware.StaffStepUpMiddleware",
     "cadcam.middleware.UserTimezoneMiddleware",
     "cadcam.middleware.ApplicationErrorMiddleware",
 ]
@@ -110,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "messaging.context_processors.unread_messages",
+                "cadcam.staff.staff_context",
             ],
         },
     },
@@ -121,7 +124,9 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"max_similarity": 0.5}},
+    {"NAME": "accounts.validators.NotContainingAccountNameValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -139,7 +144,15 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS_ENABLED = True  # allauth's defaults: login failures, signup, password reset, ...
+ACCOUNT_RATE_LIMITS_ENABLED = True  # allauth's defaults: signup, password reset, ... with these changes:
+ACCOUNT_RATE_LIMITS = {
+    # Failed sign-ins count per account only (allauth also counts 10 a minute per IP address, which
+    # locks everyone behind that address out, the right password included). Guessing from one
+    # address across many accounts is held by "login": 30 attempts a minute per address.
+    # A targeted lockout lasts five minutes, and resetting the password lifts it (docs/security.md).
+    "login_failed": "5/5m/key",
+    "login": "30/m/ip",
+}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CadCam Masters] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -180,6 +193,18 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # arrives (cadcam/uploads.py) and the view tells the user.
 FILE_UPLOAD_HANDLERS = ["cadcam.uploads.LimitedUploadHandler"]
 FILE_UPLOAD_PER_FILE_LIMIT = 100 * 1024 * 1024
+# Upload limits and quotas (docs/security.md). One request carries at most this many files and
+# bytes; the rest is dropped while it arrives and the user is told which files were left out.
+UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=20)
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=500 * 1024 * 1024)
+# Case files on an account's cases that are not paid yet (waiting for payment or for the
+# designer, or ended unpaid and not yet deleted) may hold at most this much...
+UNPAID_CASE_FILES_QUOTA_BYTES = env.int("UNPAID_CASE_FILES_QUOTA_BYTES", default=2 * 1024**3)
+# ... and the files of a case that ended unpaid are deleted this many days after it ended.
+UNPAID_CASE_FILES_KEPT_DAYS = env.int("UNPAID_CASE_FILES_KEPT_DAYS", default=7)
+SEND_CASE_PER_HOUR = env.int("SEND_CASE_PER_HOUR", default=20)
+# Files attached to messages (dispute threads included) by one account in 24 hours.
+MESSAGE_FILES_DAILY_QUOTA_BYTES = env.int("MESSAGE_FILES_DAILY_QUOTA_BYTES", default=1024**3)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {"BACKEND": "cadcam.storage.PrivateFileSystemStorage"},

@@ -22,6 +22,7 @@ from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.money import format_cents
+from cadcam.staff import acting_as_staff
 from disputes.models import Chargeback, Dispute
 from messaging.services import conversation_for_dispute, message_send
 from orders.models import Order
@@ -131,7 +132,7 @@ def dispute_resolve(*, dispute: Dispute, by: User, outcome: str, note: str, refu
     refund the gateway made that is not in our ledger (made in Stripe's dashboard, say) is
     recorded first and the decision refused, so no decision is taken on a wrong picture of
     the money."""
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only staff can resolve a dispute.")
     note = (note or "").strip()
     if not note:
@@ -302,7 +303,7 @@ def chargeback_handle(*, chargeback: Chargeback, by: User, release_payout: bool)
     goes on to the designer (the chargeback was won, or staff decided to pay anyway). A lost
     chargeback cannot release the payout: the platform would pay the designer money the
     bank took back."""
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only staff can do that.")
     with transaction.atomic():
         order = lock_order(chargeback.order)

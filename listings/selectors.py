@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from cadcam.staff import acting_as_staff
 from listings.models import Category, Favorite, Listing, ListingImage
 
 SEARCH_CONFIG = "english"
@@ -38,7 +39,7 @@ def listings_live_for(viewer) -> QuerySet[Listing]:
     """What browse and search may show this viewer: public live listings, plus private ones
     offered to them (staff see every live listing)."""
     live = Listing.objects.filter(_live())
-    if viewer.is_authenticated and viewer.is_staff:
+    if viewer.is_authenticated and acting_as_staff(viewer):
         return live
     if not viewer.is_authenticated:
         return live.filter(is_private=False)
@@ -49,7 +50,7 @@ def listing_visible_to(viewer, pk: int) -> Listing:
     """The listing page: live listings as in browse; the owner and staff also see every
     state (drafts, in review, rejected, archived). Anyone else gets 404."""
     base = Listing.objects.filter(edit_of__isnull=True).select_related("owner__profile", "category")
-    if viewer.is_authenticated and viewer.is_staff:
+    if viewer.is_authenticated and acting_as_staff(viewer):
         visible = base
     elif viewer.is_authenticated:
         visible = base.filter(Q(pk__in=listings_live_for(viewer).values("pk")) | Q(owner=viewer))

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from cadcam.staff import acting_as_staff
 from cadcam.storage import private_storage
 
 BODY_MAX_CHARS = 5000
@@ -95,7 +96,7 @@ class Conversation(models.Model):
         if self.kind == self.Kind.ORDER:
             return f"Order #{self.order_id}: {self.subject}"
         if self.kind == self.Kind.SUPPORT:
-            if getattr(viewer, "is_staff", False) and self.started_by_id != getattr(viewer, "pk", None):
+            if acting_as_staff(viewer) and self.started_by_id != getattr(viewer, "pk", None):
                 return f"Support request #{self.pk} from {self.started_by.display_name}"
             return f"Support request #{self.pk}"
         if self.kind == self.Kind.DISPUTE:

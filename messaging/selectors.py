@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 
+from cadcam.staff import acting_as_staff
 from messaging.models import (
     Attachment,
     Block,
@@ -33,7 +34,7 @@ K = Conversation.Kind
 def _readable(user) -> Q:
     seat = Participant.objects.filter(conversation=OuterRef("pk"), user=user)
     rule = Q(Exists(seat))
-    if user.is_staff:
+    if acting_as_staff(user):
         rule |= Q(kind__in=[K.SUPPORT, K.DISPUTE])
     return rule
 
@@ -55,7 +56,7 @@ def conversation_for(user, pk) -> Conversation:
 def may_read(user, conversation: Conversation) -> bool:
     if not user.is_authenticated:
         return False
-    if user.is_staff and conversation.staff_may_read:
+    if acting_as_staff(user) and conversation.staff_may_read:
         return True
     return Participant.objects.filter(conversation=conversation, user=user).exists()
 
@@ -90,7 +91,7 @@ def messages_of(conversation: Conversation, *, after: int = 0) -> QuerySet[Messa
 def seen_by_others(conversation: Conversation, *, user) -> int:
     """The newest message id every other participant has read (0: none), for "Seen"."""
     others = Participant.objects.filter(conversation=conversation).exclude(user=user)
-    if conversation.kind == K.SUPPORT and not user.is_staff:
+    if conversation.kind == K.SUPPORT and not acting_as_staff(user):
         # The user's question is seen when anyone from the support team read it.
         reads = list(others.filter(user__is_staff=True).values_list("last_read_id", flat=True))
         return max(reads, default=0)
@@ -180,7 +181,7 @@ STAFF_FILTERS = {
 
 def support_inbox(staff_user, *, show: str = "open") -> QuerySet[Conversation]:
     """Support conversations for the staff inbox: open ones first, then the newest."""
-    if not staff_user.is_staff:
+    if not acting_as_staff(staff_user):
         raise Http404
     _label, rule = STAFF_FILTERS.get(show, STAFF_FILTERS["open"])
     if rule is None:

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
+from cadcam.staff import staff_page
 from messaging import selectors, services
 from messaging.forms import MessageForm
 from messaging.models import Conversation
@@ -48,9 +49,8 @@ def support_detail(request, pk: int):
 
 @login_required
 @require_GET
+@staff_page
 def staff_inbox(request):
-    if not request.user.is_staff:
-        raise Http404
     show = request.GET.get("show", "open")
     if show not in selectors.STAFF_FILTERS:
         show = "open"
@@ -71,8 +71,9 @@ STAFF_ACTIONS = {
 
 @login_required
 @require_POST
+@staff_page
 def staff_act(request, pk: int, action: str):
-    if not request.user.is_staff or action not in STAFF_ACTIONS:
+    if action not in STAFF_ACTIONS:
         raise Http404
     conversation = _support_conversation(request, pk)
     run, success = STAFF_ACTIONS[action]

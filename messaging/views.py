@@ -13,6 +13,7 @@ from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
 from cadcam.files import private_file_response
 from cadcam.previews import patient_data_visible, preview_kind
+from cadcam.staff import acting_as_staff
 from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from messaging import selectors, services
@@ -147,7 +148,7 @@ def _thread_context(request, conversation: Conversation, form=None) -> dict:
         "last_id": thread[-1].pk if thread else 0,
         "receipt": selectors.read_receipt(conversation, user=user),
         "participants": participants,
-        "can_write": (is_participant or (user.is_staff and conversation.staff_may_write))
+        "can_write": (is_participant or (acting_as_staff(user) and conversation.staff_may_write))
         and not conversation.is_closed,
         "form": form or MessageForm(),
     }

@@ -1,7 +1,8 @@
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
-from orders.models import Order
+from cadcam.staff import acting_as_staff
+from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderFile
 
 S = Order.Status
 
@@ -25,7 +26,7 @@ def order_for(viewer, pk: int) -> Order:
         order = orders.get(pk=pk)
     except Order.DoesNotExist:
         raise Http404 from None
-    if viewer.is_staff or viewer.pk in (order.employer_id, order.freelancer_id):
+    if acting_as_staff(viewer) or viewer.pk in (order.employer_id, order.freelancer_id):
         return order
     raise Http404
 
@@ -77,3 +78,12 @@ def orders_in_progress_guard(user) -> str:
 def order_payment_step_pending(order: Order) -> bool:
     """A money step whose outcome the payment service has not confirmed yet (the order page says so)."""
     return order.money_operations.filter(state="started").exists()
+
+
+def unpaid_case_files_bytes(user) -> int:
+    """What the case files this user sent with cases not paid yet (waiting for payment or the
+    designer, or ended unpaid and not deleted yet) hold: their storage quota's usage."""
+    files = OrderFile.objects.filter(
+        order__employer=user, order__status__in=[*NOT_YET_PAID, *ENDED_UNPAID], deleted_at__isnull=True
+    )
+    return files.aggregate(total=Sum("size"))["total"] or 0

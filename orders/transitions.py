@@ -10,6 +10,7 @@ from datetime import timedelta
 from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
+from cadcam.staff import acting_as_staff
 from orders.models import Order, OrderEvent
 from payments.operations import money_operations_settled
 
@@ -76,7 +77,7 @@ def check_transition(order: Order, action: str, *, by: User | None, authorized: 
         raise ApplicationError("Only the client who sent this case can do that.")
     if actor == FREELANCER and (by is None or by.pk != order.freelancer_id):
         raise ApplicationError("Only the designer of this order can do that.")
-    if actor == STAFF and (by is None or not by.is_staff):
+    if actor == STAFF and (by is None or not acting_as_staff(by)):
         raise ApplicationError("Only staff can do that.")
     if order.status not in sources:
         raise InvalidTransition(f"This order is {order.get_status_display().lower()}: that is not possible now.")

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError, InvalidTransition
+from cadcam.staff import acting_as_staff
 from orders.models import Order
 from orders.transitions import lock_order
 from payments.backends import get_gateway
@@ -353,7 +354,7 @@ def transfer_finished(*, operation: MoneyOperation, order, outcome: Outcome) -> 
 def payout_reverse(*, payout: Payout, by: User, reason: str) -> Payout:
     """Staff take back what is left of a transfer from the designer's Stripe balance (after a
     chargeback was lost, say). A recoverable money operation (`reversal:order-<id>:<n>`)."""
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only staff can reverse a transfer.")
     reason = (reason or "").strip()
     if not reason:
@@ -401,7 +402,7 @@ FINISHERS = {TRANSFER: transfer_finished, REVERSE: reversal_finished}
 
 def payout_retry(*, payout: Payout, by: User) -> Payout:
     """Staff's "retry transfer": the same service and idempotency key as the scheduled run."""
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only staff can retry a transfer.")
     payout = payout_transfer(payout=payout)
     if payout.status == P.DUE and MoneyOperation.objects.filter(order_id=payout.order_id, state="started").exists():

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError
+from cadcam.staff import acting_as_staff
 from listings.models import Listing
 from orders.models import Order
 from reviews.models import (
@@ -185,7 +186,7 @@ def _lock_review_with_order(review: Review) -> Review:
 def review_hide(*, review: Review, by: User, reason: str) -> Review:
     """Staff take a review down for breaking the terms: it leaves public pages and ratings;
     the reason is kept and sent to its author."""
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only staff can hide a review.")
     reason = (reason or "").strip()
     if not reason:
@@ -206,7 +207,7 @@ def review_hide(*, review: Review, by: User, reason: str) -> Review:
 def review_unhide(*, review: Review, by: User, reason: str = "") -> Review:
     """Staff show a hidden review again (e.g. after an appeal). The earlier reason stays in
     the moderation history."""
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only staff can show a hidden review again.")
     review = _lock_review_with_order(review)
     if review.hidden_at is None:

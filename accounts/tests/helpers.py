@@ -2,8 +2,11 @@
 
 import io
 import itertools
+import time
 
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -25,6 +28,23 @@ def make_user(*, email: str | None = None, username: str | None = None, is_staff
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     profile_get_or_create(user=user)
     return user
+
+
+def sign_in_with_mfa(client, user: User) -> None:
+    """Sign the test client in as allauth does after the password and the authenticator code:
+    the session records both steps, so staff rights are usable (cadcam/staff.py)."""
+    authenticator, _ = Authenticator.objects.get_or_create(
+        user=user, type=Authenticator.Type.TOTP, defaults={"data": {"secret": "unused"}}
+    )
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "email": user.email},
+        {"method": "mfa", "at": now, "type": "totp", "id": authenticator.pk},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
 
 
 def make_view_only_staff(*models: str) -> User:

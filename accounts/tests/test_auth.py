@@ -3,11 +3,19 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.tests.helpers import sign_in_with_mfa
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +108,56 @@ def test_login_failures_are_rate_limited(client):
     assert not response.context["user"].is_authenticated
 
 
+def verified_user(email: str, username: str) -> User:
+    user = User.objects.create_user(email=email, username=username, password=PASSWORD)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def test_failures_on_one_account_do_not_lock_another_out_from_the_same_address(client):
+    verified_user("lab@example.com", "lab")
+    verified_user("clinic@example.com", "clinic")
+    for _ in range(12):  # allauth's default counted 10 a minute per IP address
+        client.post(reverse("account_login"), {"login": "lab@example.com", "password": "wrong"})
+
+    response = client.post(reverse("account_login"), {"login": "clinic@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(User.objects.get(username="clinic").pk)
+
+
+def test_resetting_the_password_lifts_a_lockout(client, django_capture_on_commit_callbacks):
+    verified_user("lab@example.com", "lab")
+    for _ in range(5):  # someone else locks the account out
+        client.post(reverse("account_login"), {"login": "lab@example.com", "password": "wrong"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": "lab@example.com"})
+    reset_url = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body).group(1)
+    form_url = client.get(reset_url)["Location"]
+    client.post(form_url, {"password1": "another-Long-phrase-77", "password2": "another-Long-phrase-77"})
+
+    response = client.post(reverse("account_login"), {"login": "lab@example.com", "password": "another-Long-phrase-77"})
+
+    assert response.status_code == 302
+    assert "_auth_user_id" in client.session
+
+
+@pytest.mark.parametrize(("username", "email", "password"), [
+    ("enumtest9", "someone@example.com", "enumtest9enumtest9"),
+    ("brightlab", "someone@example.com", "x-BRIGHTLAB-2026!"),
+    ("someone", "marasmile@example.com", "Marasmile-and-more-42"),
+])
+def test_a_password_containing_the_account_name_is_refused(client, username, email, password):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": email, "username": username, "password1": password, "password2": password, "accept_terms": "on"},
+    )
+
+    assert response.status_code == 200
+    assert "cannot contain your username or the name in your e-mail address" in response.content.decode()
+    assert not User.objects.exists()
+
+
 class TestAdminRequiresTOTP:
     @pytest.fixture(autouse=True)
     def _require_mfa(self, settings):
@@ -116,12 +174,33 @@ class TestAdminRequiresTOTP:
         response = client.get("/admin/", follow=True)
 
         assert response.redirect_chain[0][0] == reverse("mfa_activate_totp")
-        assert "Set up two-factor authentication before opening the staff admin." in response.content.decode()
+        assert "Set up two-factor authentication to use your staff rights." in response.content.decode()
 
-    def test_staff_with_totp_opens_the_admin(self, client):
+    def test_staff_with_totp_but_only_the_password_in_this_session_is_asked_for_the_code(self, client):
         user = self.staff()
         Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "unused"})
         client.force_login(user)
+
+        response = client.get("/admin/accounts/user/?q=x")
+
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('mfa_reauthenticate')}?next=%2Fadmin%2Faccounts%2Fuser%2F%3Fq%3Dx"
+
+    def test_staff_who_entered_the_code_open_the_admin(self, client):
+        user = self.staff()
+        sign_in_with_mfa(client, user)
+
+        assert client.get("/admin/").status_code == 200
+
+    def test_password_then_authenticator_code_at_sign_in_opens_the_admin(self, client):
+        user = self.staff()
+        secret = generate_totp_secret()
+        TOTP.activate(user, secret)
+
+        client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+        assert client.get("/admin/").status_code == 302  # the code is not entered yet
+        code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+        client.post(reverse("mfa_authenticate"), {"code": code})
 
         assert client.get("/admin/").status_code == 200
 

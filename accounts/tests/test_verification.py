@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Profile, VerificationRequest
+from accounts.models import DocumentAccess, Profile, VerificationRequest
 from accounts.services import (
     verification_approve,
     verification_documents_purge,
@@ -16,7 +16,14 @@ from accounts.services import (
     verification_request_create,
 )
 from accounts.tasks import purge_id_documents
-from accounts.tests.helpers import make_complete_profile, make_pending_request, make_user, pdf_upload
+from accounts.tests.helpers import (
+    make_complete_profile,
+    make_pending_request,
+    make_user,
+    make_view_only_staff,
+    pdf_upload,
+    sign_in_with_mfa,
+)
 from cadcam.errors import ApplicationError, InvalidTransition
 
 pytestmark = pytest.mark.django_db
@@ -136,10 +143,10 @@ def test_the_database_refuses_two_verified_profiles_with_one_phone(staff):
         _save_checking_uniqueness(profile, fields=["verified_at"])
 
 
-# --- the ID document view: staff and the owner only --------------------------------------
+# --- the ID document: its owner on the site, staff in the admin (recorded) -----------------
 
 
-def test_id_document_is_served_to_its_owner_and_staff_only(client, staff):
+def test_id_document_is_served_on_the_site_to_its_owner_only(client, staff):
     owner = make_user()
     request = make_pending_request(owner)
     url = reverse("accounts:verification_document", args=[request.pk])
@@ -153,13 +160,55 @@ def test_id_document_is_served_to_its_owner_and_staff_only(client, staff):
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
     assert response["Cache-Control"] == "private, no-store"
     client.force_login(staff)
-    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 404  # staff open it in the admin, where it is recorded
+    assert not DocumentAccess.objects.exists()
+
+
+def test_staff_open_the_document_in_the_admin_and_each_opening_is_recorded(client, staff, settings):
+    settings.ADMIN_REQUIRES_MFA = True
+    request = make_pending_request(make_user())
+    url = reverse("admin:accounts_verificationrequest_document", args=[request.pk])
+    sign_in_with_mfa(client, staff)
+
+    change_page = client.get(reverse("admin:accounts_verificationrequest_change", args=[request.pk]))
+    response = client.get(url)
+
+    assert f'href="{url}"' in change_page.content.decode()
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    assert "sandbox" in response["Content-Security-Policy"]
+    access = DocumentAccess.objects.get()
+    assert (access.request, access.viewed_by) == (request, staff)
+    listed = client.get(reverse("admin:accounts_verificationrequest_change", args=[request.pk])).content.decode()
+    assert "ID document opened by" in listed and staff.email in listed
+
+
+def test_staff_without_the_second_factor_cannot_open_a_document(client, staff, settings):
+    settings.ADMIN_REQUIRES_MFA = True
+    request = make_pending_request(make_user())
+    client.force_login(staff)  # the password alone
+
+    response = client.get(reverse("admin:accounts_verificationrequest_document", args=[request.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+    assert not DocumentAccess.objects.exists()
+
+
+def test_staff_without_view_permission_on_requests_cannot_open_a_document(client):
+    request = make_pending_request(make_user())
+    client.force_login(make_view_only_staff("order"))
+
+    response = client.get(reverse("admin:accounts_verificationrequest_document", args=[request.pk]))
+
+    assert response.status_code == 403
+    assert not DocumentAccess.objects.exists()
 
 
 def test_unknown_document_id_is_404_for_staff_too(client, staff):
     client.force_login(staff)
 
-    assert client.get(reverse("accounts:verification_document", args=[999999])).status_code == 404
+    assert client.get(reverse("admin:accounts_verificationrequest_document", args=[999999])).status_code == 404
 
 
 # --- purge after 30 days ----------------------------------------------------------------
@@ -196,7 +245,7 @@ def test_purged_document_is_404(client, staff):
     verification_documents_purge()
     client.force_login(staff)
 
-    assert client.get(reverse("accounts:verification_document", args=[request.pk])).status_code == 404
+    assert client.get(reverse("admin:accounts_verificationrequest_document", args=[request.pk])).status_code == 404
 
 
 # --- the user's page ----------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""Acting as staff: the one definition every view, selector and service uses.
+
+A staff account's powers (reading others' orders, files, ID documents and dispute threads,
+the support inbox, the admin) are usable only by a session that completed the second factor
+when `ADMIN_REQUIRES_MFA` is on (the default in production). `StaffStepUpMiddleware` marks
+each request's user; everything else asks `acting_as_staff(user)`. A staff session without
+the second factor is treated as a normal user (404 on others' things), and is sent to set up
+or enter its authenticator app when it asks for a staff-only page (`staff_page`).
+
+Users loaded outside a request (Celery tasks, management commands, a finisher recording a
+decision taken earlier) are trusted as their `is_staff` says: no session is involved."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+
+def acting_as_staff(user) -> bool:
+    """Whether this user's staff rights are usable now."""
+    return bool(getattr(user, "is_staff", False)) and getattr(user, "staff_verified", True)
+
+
+def staff_session_verified(request) -> bool:
+    """A staff session counts when the second factor is not required, or was used in it."""
+    if not settings.ADMIN_REQUIRES_MFA:
+        return True
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
+
+
+def step_up(request):
+    """Where a staff member without the second factor in this session is sent: set up an
+    authenticator app, or enter its code, then back to the page they asked for."""
+    if not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists():
+        messages.warning(request, "Set up two-factor authentication to use your staff rights.")
+        return redirect("mfa_activate_totp")
+    messages.info(request, "Enter the code from your authenticator app to use your staff rights.")
+    return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
+
+
+def staff_page(view):
+    """A page for staff only: 404 for everyone else, the step-up for staff without the
+    second factor in this session."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_staff):
+            raise Http404
+        if not acting_as_staff(user):
+            return step_up(request)
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+def staff_context(request) -> dict:
+    """Templates ask `acting_as_staff`, never `user.is_staff`, before showing staff controls."""
+    return {"acting_as_staff": acting_as_staff(getattr(request, "user", None))}
