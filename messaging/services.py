@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -33,6 +34,8 @@ from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError
 from cadcam.files import check_case_file, safe_filename, sha256_of
+from cadcam.staff import acting_as_staff
+from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
 from messaging.models import (
     BODY_MAX_CHARS,
@@ -51,6 +54,7 @@ K = Conversation.Kind
 RATE_LIMIT = 30  # messages per user ...
 RATE_WINDOW = timedelta(minutes=1)  # ... in this window
 MAX_FILES_PER_MESSAGE = 10
+QUOTA_WINDOW = timedelta(hours=24)  # settings.MESSAGE_FILES_DAILY_QUOTA_BYTES counts files in this window
 EMAIL_BATCH_WINDOW = timedelta(minutes=15)  # at most one e-mail per conversation and recipient in this time
 EMAIL_GRACE = timedelta(minutes=2)  # a message read within this time (the thread was open) is never e-mailed
 
@@ -155,10 +159,10 @@ def _lock(conversation: Conversation) -> Conversation:
 
 def _check_may_write(conversation: Conversation, sender: User) -> None:
     is_participant = conversation.participants.filter(user=sender).exists()
-    if not is_participant and not (sender.is_staff and conversation.staff_may_write):
+    if not is_participant and not (acting_as_staff(sender) and conversation.staff_may_write):
         raise ApplicationError("You cannot write in this conversation.")
     if conversation.is_closed:
-        if sender.is_staff:
+        if acting_as_staff(sender):
             raise ApplicationError("This support request is closed. Reopen it to reply.")
         raise ApplicationError("This support request is closed. Open a new one from the support page.")
     if conversation.kind == K.DIRECT:
@@ -179,11 +183,25 @@ def _check_rate(sender: User) -> None:
 def _check_files(files: Sequence) -> None:
     if len(files) > MAX_FILES_PER_MESSAGE:
         raise ApplicationError(f"Attach at most {MAX_FILES_PER_MESSAGE} files to one message.")
+    check_upload_batch(files)
     for upload in files:
         try:
             check_case_file(upload)
         except ValidationError as error:
             raise ApplicationError(" ".join(error.messages)) from error
+
+
+def _check_quota(sender: User, files: Sequence) -> None:
+    """Files one account attaches in a day (conversations and dispute threads together). Runs
+    under the sender's row lock (`_check_rate`), so two sends at once count in turn."""
+    if not files:
+        return
+    recent = Attachment.objects.filter(message__sender=sender, created_at__gt=timezone.now() - QUOTA_WINDOW)
+    check_storage_quota(
+        used=recent.aggregate(total=Sum("size"))["total"] or 0, adding=sum(upload.size for upload in files),
+        quota=settings.MESSAGE_FILES_DAILY_QUOTA_BYTES, what="The files you attached in the last 24 hours",
+        advice="Send the rest tomorrow, or write to support if you need more room.",
+    )
 
 
 @transaction.atomic
@@ -197,6 +215,7 @@ def message_send(*, conversation: Conversation, sender: User, body: str, files: 
         raise ApplicationError(f"A message can have at most {BODY_MAX_CHARS} characters (this one has {len(body)}).")
     _check_files(files)
     _check_rate(sender)
+    _check_quota(sender, files)
     conversation = _lock(conversation)
     _check_may_write(conversation, sender)
     message = Message.objects.create(conversation=conversation, sender=sender, body=body)
@@ -254,7 +273,7 @@ def support_request_open(*, user: User, body: str, files: Sequence = (), hide_pa
 
 
 def _lock_support(conversation: Conversation, by: User) -> Conversation:
-    if not by.is_staff:
+    if not acting_as_staff(by):
         raise ApplicationError("Only the support team can do that.")
     conversation = _lock(conversation)
     if conversation.kind != K.SUPPORT:

@@ -1,4 +1,5 @@
-"""The deadline sweep: expiries, automatic completions and reminders that are due.
+"""The deadline sweep: expiries, automatic completions and reminders that are due, and the
+files of cases that ended unpaid whose grace period is over.
 
 It finds candidates without locks, then calls the same services people use, which take
 the row lock and check the deadline again, so two sweeps at once, or a sweep racing an
@@ -15,7 +16,13 @@ from django.utils import timezone
 
 from cadcam.errors import ApplicationError, InvalidTransition
 from orders.models import Order
-from orders.services import order_auto_complete, order_expire, order_remind_to_accept, order_remind_to_complete
+from orders.services import (
+    order_auto_complete,
+    order_expire,
+    order_remind_to_accept,
+    order_remind_to_complete,
+    unpaid_case_files_purge,
+)
 from orders.transitions import UNPAID_DROPPED_AFTER
 from payments.operations import PaymentStepPending
 
@@ -33,6 +40,7 @@ class SweepResult:
     reminded: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)  # a payment step is being confirmed: next run
     failed: list[int] = field(default_factory=list)  # the gateway refused: logged, next run
+    files_deleted: int = 0  # case files of orders that ended unpaid, past their grace period
 
 
 def _each(ids, handle, result: SweepResult) -> list[int]:
@@ -68,6 +76,7 @@ def orders_sweep(*, now: datetime | None = None) -> SweepResult:
     ).values_list("pk", flat=True)
     result.completed = _each(due_to_complete, lambda order: order_auto_complete(order=order, now=now), result)
     result.reminded = _send_reminders(now, result)
+    result.files_deleted = unpaid_case_files_purge(now=now)
     return result
 
 

@@ -1,9 +1,11 @@
-"""Demo orders for `make run` (called from cadcam/management/commands/seed_demo.py).
+"""Demo orders for `make run` (called from marketplace/management/commands/seed_demo.py).
 
-Four cases sent by the demo lab (@employer) to the demo designer (@freelancer) on her
+Five cases sent by the demo lab (@employer) to the demo designer (@freelancer) on her
 public listings, each walked through the real services to a different state: waiting for
-the designer, in progress, delivered, and completed (after one revision). The payments go
-through the simulated gateway, as on the test-mode payment page.
+the designer, in progress, delivered, completed (after one revision), and one the lab
+withdrew before it was accepted, long enough ago that its case file has been deleted (files
+of cases that end unpaid are kept UNPAID_CASE_FILES_KEPT_DAYS). The payments go through the
+simulated gateway, as on the test-mode payment page.
 
 Each case carries a lab reference in its instructions ("Lab ref BSL-..."): a demo order is
 recognised by it, so running the seed again creates nothing new. An order moves on with
@@ -20,13 +22,16 @@ import math
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from accounts.models import User
 from cadcam.files import check_case_file
 from listings.models import Listing
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.services import (
     order_accept,
     order_complete,
@@ -34,6 +39,8 @@ from orders.services import (
     order_deliver,
     order_mark_authorized,
     order_request_revision,
+    order_withdraw,
+    unpaid_case_files_purge,
 )
 from payments.simulated import SimulatedGateway
 
@@ -213,6 +220,14 @@ DEMO_ORDERS = [
         ),
         teeth=(CANINE, LATERAL, INCISOR, INCISOR, LATERAL, CANINE), case_file="case-13-23.stl",
     ),
+    DemoOrder(
+        ref="BSL-2019", listing=CROWNS, state=S.WITHDRAWN, quantity=1,
+        instructions=(
+            "Tooth 46, screw-retained implant crown on a Straumann BLX RB base.\n"
+            "Material: zirconia, shade A3.5. The patient postponed; we may send it again later."
+        ),
+        teeth=(MOLAR,), case_file="case-46.stl",
+    ),
 ]
 
 # Where each state sits on the way: an order is brought through the steps before its state.
@@ -241,6 +256,8 @@ def _create(spec: DemoOrder, *, employer: User, freelancer: User) -> Order:
     )
     SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=True)
     order = order_mark_authorized(order=order)
+    if spec.state == S.WITHDRAWN:
+        return _withdrawn_long_ago(order, employer)
     target = STEPS.index(spec.state)
     if target >= STEPS.index(S.ACCEPTED):
         order = order_accept(order=order, by=freelancer)
@@ -258,4 +275,16 @@ def _create(spec: DemoOrder, *, employer: User, freelancer: User) -> Order:
     order.refresh_from_db()
     if order.status != spec.state:
         raise RuntimeError(f"Demo order {spec.ref} ended {order.status}, not {spec.state}.")
+    return order
+
+
+def _withdrawn_long_ago(order: Order, employer: User) -> Order:
+    """Withdraw the case, date that two days past the grace period for files of unpaid cases,
+    and let the sweep's purge delete its file: the order page shows the file as deleted."""
+    order = order_withdraw(order=order, by=employer)
+    ended = timezone.now() - timedelta(days=settings.UNPAID_CASE_FILES_KEPT_DAYS + 2)
+    OrderEvent.objects.filter(order=order).update(created_at=ended)
+    Order.objects.filter(pk=order.pk).update(created_at=ended, authorized_at=ended)
+    unpaid_case_files_purge()
+    order.refresh_from_db()
     return order

@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from cadcam.files import CASE_FILE_ACCEPT, check_case_file
-from cadcam.forms import MultipleFileField
+from cadcam.forms import Form, MultipleFileField
 from listings.models import Listing
 
 FILE_HELP = (
@@ -28,7 +28,7 @@ def case_files_field(*, required: bool, label: str) -> MultipleFileField:
     )
 
 
-class SendCaseForm(forms.Form):
+class SendCaseForm(Form):
     quantity = forms.IntegerField(min_value=1, max_value=100, initial=1)
     options = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Add-ons"
@@ -61,19 +61,19 @@ class SendCaseForm(forms.Form):
         return due
 
 
-class DeliveryForm(forms.Form):
+class DeliveryForm(Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False)
     files = case_files_field(required=False, label="Design files")
     hide_patient_data = hide_patient_data_field()
 
 
-class RevisionForm(forms.Form):
+class RevisionForm(Form):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="What should change?"
     )
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=1000, required=False, label="Reason (optional)"
     )

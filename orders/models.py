@@ -109,6 +109,12 @@ class Order(models.Model):
         return format_cents(self.total_cents, self.currency)
 
 
+# Nothing has been charged in these states: the case files count against the sender's
+# storage quota for unpaid cases, and those of ended ones are deleted after a grace period.
+NOT_YET_PAID = (Order.Status.PENDING_PAYMENT, Order.Status.REQUESTED)
+ENDED_UNPAID = (Order.Status.DECLINED, Order.Status.EXPIRED, Order.Status.WITHDRAWN)
+
+
 class OrderOption(models.Model):
     """An add-on chosen for the order, as priced when the order was made."""
 
@@ -190,7 +196,9 @@ class OrderFile(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="files")
     delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="files")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    file = models.FileField(upload_to=order_file_path, storage=private_storage, max_length=255)
+    # Empty once deleted (the case ended unpaid: orders.services.unpaid_case_files_purge);
+    # the name, size and fingerprint stay.
+    file = models.FileField(upload_to=order_file_path, storage=private_storage, max_length=255, blank=True)
     name = models.CharField(max_length=160, help_text="The name as uploaded, made safe.")
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -198,6 +206,7 @@ class OrderFile(models.Model):
         default=True, help_text="Patient fields of exocad files are shown only to the uploader and staff."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]

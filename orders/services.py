@@ -14,16 +14,20 @@ import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from cadcam.errors import ApplicationError, InvalidTransition
 from cadcam.files import safe_filename, sha256_of
 from cadcam.money import format_cents
+from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
 from orders.finishers import ACCEPT, PAYMENT, RELEASE
-from orders.models import Delivery, Order, OrderEvent, OrderFile, OrderOption
+from orders.models import ENDED_UNPAID, Delivery, Order, OrderEvent, OrderFile, OrderOption
+from orders.selectors import unpaid_case_files_bytes
 from orders.transitions import (
     ACCEPT_WINDOW,
     EMPLOYER,
@@ -63,6 +67,23 @@ def _attach(order: Order, uploads: Sequence, *, by: User, delivery: Delivery | N
         stored.save()
 
 
+def _check_may_send(employer: User, files: Sequence) -> None:
+    """The limits on sending cases: files per case, cases an hour, and the storage that files of
+    unpaid cases may hold. The employer's row lock makes two Send Cases at once count in turn."""
+    check_upload_batch(files)
+    User.objects.select_for_update().filter(pk=employer.pk).values_list("pk", flat=True).get()
+    sent = Order.objects.filter(employer=employer, created_at__gt=timezone.now() - timedelta(hours=1)).count()
+    if sent >= settings.SEND_CASE_PER_HOUR:
+        raise ApplicationError(f"You have sent {sent} cases in the last hour, the most one account may. "
+                               "Wait a little, then send this one again.")
+    check_storage_quota(
+        used=unpaid_case_files_bytes(employer), adding=sum(upload.size for upload in files),
+        quota=settings.UNPAID_CASE_FILES_QUOTA_BYTES, what="Your cases that are not paid yet",
+        advice=(f"Files of cases that end unpaid are deleted {settings.UNPAID_CASE_FILES_KEPT_DAYS} days later; "
+                "pay for a waiting case, or write to support if you need more room."),
+    )
+
+
 def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_ids: Sequence[int] = (),
                  due_date: date | None = None, instructions: str = "", files: Sequence = (),
                  hide_patient_data: bool = True) -> Order:
@@ -71,6 +92,7 @@ def order_create(*, listing: Listing, employer: User, quantity: int = 1, option_
     that fails or its answer is lost, the order waits with its files and the payment page
     sets the payment up again (or tells the client it is being confirmed)."""
     with transaction.atomic(durable=True):
+        _check_may_send(employer, files)
         listing = Listing.objects.select_related("owner").get(pk=listing.pk)
         if not listing.is_live:
             raise ApplicationError("This service is not available any more.")
@@ -264,6 +286,7 @@ def order_deliver(*, order: Order, by: User, note: str = "", files: Sequence = (
     apply_transition(order, "deliver", by=by, note=note.strip())
     if not files:
         raise ApplicationError("Attach the design files to deliver.")
+    check_upload_batch(files)
     delivery = Delivery.objects.create(order=order, number=order.deliveries.count() + 1, note=note.strip())
     _attach(order, files, by=by, delivery=delivery, hide_patient_data=hide_patient_data)
     order.save(update_fields=["status"])
@@ -382,3 +405,27 @@ def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, not
     order.complete_reminder_sent_at = None  # the client is reminded again before the new date
     order.save(update_fields=["status", "auto_complete_at", "complete_reminder_sent_at"])
     return order
+
+
+# --- storage ---------------------------------------------------------------------------------------
+
+
+def unpaid_case_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the files of cases that ended unpaid (declined, expired, withdrawn) more than
+    UNPAID_CASE_FILES_KEPT_DAYS ago, from storage first and then on their row (which keeps the
+    name, size and fingerprint). Running it again, or after a crash between the two, finishes
+    the work: deleting a file that is already gone is not an error."""
+    now = now or timezone.now()
+    ended_at = OrderEvent.objects.filter(order=OuterRef("order"), to_status=OuterRef("order__status"))
+    due = (
+        OrderFile.objects.filter(order__status__in=ENDED_UNPAID, deleted_at__isnull=True)
+        .annotate(ended_at=Subquery(ended_at.order_by("-created_at").values("created_at")[:1]))
+        .filter(ended_at__lte=now - timedelta(days=settings.UNPAID_CASE_FILES_KEPT_DAYS))
+    )
+    deleted = 0
+    for stored in due.iterator():
+        if stored.file:
+            stored.file.storage.delete(stored.file.name)
+        OrderFile.objects.filter(pk=stored.pk, deleted_at__isnull=True).update(file="", deleted_at=now)
+        deleted += 1
+    return deleted

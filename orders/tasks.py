@@ -7,4 +7,4 @@ from orders.deadlines import orders_sweep
 def run_deadlines() -> dict:
     result = orders_sweep()
     return {"expired": result.expired, "completed": result.completed, "reminded": result.reminded,
-            "waiting": result.waiting, "failed": result.failed}
+            "waiting": result.waiting, "failed": result.failed, "files_deleted": result.files_deleted}

@@ -244,7 +244,7 @@ def download(request, pk: int, file_id: int):
     """A case or delivery file, for the order's parties and staff only (404 otherwise).
     `?inline=1` serves it for a preview (see cadcam.files.private_file_response)."""
     order = order_for(request.user, pk)
-    stored = get_object_or_404(order.files, pk=file_id)
+    stored = get_object_or_404(order.files.filter(deleted_at__isnull=True), pk=file_id)
     return private_file_response(stored.file, filename=stored.name, as_attachment=request.GET.get("inline") != "1")
 
 
@@ -254,7 +254,7 @@ def file_summary(request, pk: int, file_id: int):
     """The parsed summary of an exocad .constructionInfo file: a fragment for htmx, a page
     otherwise. Same visibility as the download; patient fields as the uploader chose."""
     order = order_for(request.user, pk)
-    stored: OrderFile = get_object_or_404(order.files, pk=file_id)
+    stored: OrderFile = get_object_or_404(order.files.filter(deleted_at__isnull=True), pk=file_id)
     if preview_kind(stored.name) != "construction_info":
         raise Http404
     summary = read_construction_info(stored.file)

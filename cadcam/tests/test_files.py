@@ -381,6 +381,7 @@ def upload_probe(request):
             "fields": request.POST.dict(),
             "oversize": oversize_uploads(request),
             "oversize_by_field": request.oversize_upload_fields,
+            "skipped_by_field": request.skipped_upload_fields,
             "errors": [message for error in oversize_upload_errors(request) for message in error.messages],
             "errors_for_big": [
                 message for error in oversize_upload_errors(request, "big") for message in error.messages
@@ -466,6 +467,32 @@ def test_the_limit_applies_across_chunks(limited_uploads):
 
     assert data["files"] == {"fits": [["fits.zip", 90_000, "fff"]]}
     assert data["oversize"] == ["big.zip"]
+    assert os.listdir(limited_uploads) == []
+
+
+def test_files_past_the_number_one_request_may_carry_are_dropped_as_they_arrive(limited_uploads):
+    files = [named(f"{n}.stl", b"s" * 10) for n in range(4)]
+
+    with override_settings(UPLOAD_MAX_FILES=2):
+        data = Client().post("/upload-probe/", {"scans": files}).json()
+
+    assert data["files"] == {"scans": [["0.stl", 10, "sss"], ["1.stl", 10, "sss"]]}
+    assert data["skipped_by_field"] == {"scans": {"count": ["2.stl", "3.stl"]}}
+    assert data["errors"] == ["Send at most 2 files at once; left out: 2.stl, 3.stl."]
+    assert data["temporary_files"] == 2
+    assert os.listdir(limited_uploads) == []
+
+
+def test_files_past_the_total_one_request_may_carry_are_dropped_as_they_arrive(limited_uploads):
+    files = [named("a.stl", b"a" * 600), named("b.stl", b"b" * 600), named("c.stl", b"c" * 300)]
+
+    with override_settings(UPLOAD_MAX_REQUEST_BYTES=1000):
+        data = Client().post("/upload-probe/", {"scans": files}).json()
+
+    # b would take the request past 1,000 bytes; c still fits after a.
+    assert data["files"] == {"scans": [["a.stl", 600, "aaa"], ["c.stl", 300, "ccc"]]}
+    assert data["errors_for_big"] == []
+    assert data["errors"] == ["Send at most 1000\xa0bytes of files at once; left out: b.stl."]
     assert os.listdir(limited_uploads) == []
 
 

@@ -4,14 +4,14 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
-from accounts.models import Profile, User, VerificationRequest
+from accounts.models import DocumentAccess, Profile, User, VerificationRequest
 from listings.models import CadSoftware, Category
 from orders.models import Delivery, Order, OrderEvent, OrderFile
 
 pytestmark = pytest.mark.django_db
 
-COUNTED = [User, EmailAddress, Profile, VerificationRequest, Category, CadSoftware, Order, OrderEvent, OrderFile,
-           Delivery]
+COUNTED = [User, EmailAddress, Profile, VerificationRequest, DocumentAccess, Category, CadSoftware, Order, OrderEvent,
+           OrderFile, Delivery]
 
 
 def counts() -> dict[str, int]:
@@ -19,11 +19,15 @@ def counts() -> dict[str, int]:
 
 
 def assert_demo_orders() -> None:
-    """Four orders from the demo lab to the demo designer, one in each step, each with an STL case."""
+    """Five orders from the demo lab to the demo designer: one in each step, each with an STL case,
+    and one withdrawn long enough ago that its case file is deleted (the row stays)."""
     orders = Order.objects.filter(employer__username="employer", freelancer__username="freelancer",
                                   instructions__startswith="Lab ref BSL-")
-    assert sorted(order.status for order in orders) == ["accepted", "completed", "delivered", "requested"]
-    for order in orders:
+    assert sorted(order.status for order in orders) == ["accepted", "completed", "delivered", "requested",
+                                                        "withdrawn"]
+    withdrawn = orders.get(status="withdrawn").files.get()
+    assert withdrawn.name == "case-46.stl" and not withdrawn.file and withdrawn.deleted_at and withdrawn.size
+    for order in orders.exclude(status="withdrawn"):
         assert order.listing.owner == order.freelancer and not order.listing.is_private
         case_files = order.files.filter(delivery__isnull=True, name__startswith="case-", name__endswith=".stl")
         assert len(case_files) == 1, order
@@ -69,7 +73,11 @@ def test_seed_demo_twice_gives_the_same_rows(capsys):
     assert VerificationRequest.objects.filter(status="pending").count() == 1
     assert first["Category"] >= 11
     assert first["CadSoftware"] >= 11
-    assert Order.objects.filter(instructions__startswith="Lab ref BSL-").count() == 4
+    assert Order.objects.filter(instructions__startswith="Lab ref BSL-").count() == 5
+    # Staff opened each approved request's ID document before deciding: on record.
+    assert set(DocumentAccess.objects.values_list("viewed_by__username", "request__status")) == {
+        ("staff", "approved")}
+    assert DocumentAccess.objects.count() == 3
     assert_demo_orders()
     assert_demo_money_and_dispute()
     assert "freelancer@cadcam.test" in capsys.readouterr().out

@@ -1,9 +1,13 @@
 """Starting conversations (Contact on a listing, Message on a profile), sending messages
 with attachments, and what is refused."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.helpers import make_user
 from listings.tests.helpers import make_published
@@ -142,6 +146,26 @@ def test_at_most_ten_files_per_message(client):
 
     assert "Attach at most 10 files to one message." in response.content.decode()
     assert not Attachment.objects.exists()
+
+
+def test_files_attached_by_one_account_in_a_day_have_a_quota(client, settings):
+    """Conversations and dispute threads share it: what one account attaches in 24 hours."""
+    size = stl_upload().size
+    settings.MESSAGE_FILES_DAILY_QUOTA_BYTES = 3 * size
+    conversation, sender, _ = make_direct()
+    client.force_login(sender)
+    url = reverse("messaging:send", args=[conversation.pk])
+    client.post(url, {"body": "first two", "files": [stl_upload("a.stl"), stl_upload("b.stl")]})
+
+    response = client.post(url, {"body": "two more", "files": [stl_upload("c.stl"), stl_upload("d.stl")]})
+
+    assert "The files you attached in the last 24 hours hold 268\xa0bytes of files" in response.content.decode()
+    assert Attachment.objects.count() == 2
+    assert not conversation.messages.filter(body="two more").exists()
+    message_send(conversation=conversation, sender=sender, body="text needs no quota")
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        message_send(conversation=conversation, sender=sender, body="next day", files=[stl_upload("c.stl")])
+    assert Attachment.objects.count() == 3
 
 
 def test_text_is_escaped_line_breaks_kept_and_links_not_clickable(client):
