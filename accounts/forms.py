@@ -14,6 +14,7 @@ from accounts.languages import LANGUAGE_CHOICES
 from accounts.models import Profile, VerificationRequest
 from accounts.services import profile_record_terms
 from cadcam.files import IMAGE_EXTENSIONS, check_upload
+from cadcam.forms import Form, ModelForm, PlainTextMixin
 
 MB = 1024 * 1024
 PHOTO_MAX_BYTES = 10 * MB
@@ -21,7 +22,7 @@ DOCUMENT_MAX_BYTES = 10 * MB
 PHOTO_MIN_SIDE = 200
 
 
-class SignupForm(AllauthSignupForm):
+class SignupForm(PlainTextMixin, AllauthSignupForm):
     accept_terms = forms.BooleanField(
         required=True,
         error_messages={"required": "You need to accept the Terms of Service to create an account."},
@@ -41,7 +42,7 @@ class SignupForm(AllauthSignupForm):
         return user
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ModelForm):
     languages = forms.MultipleChoiceField(
         choices=LANGUAGE_CHOICES,
         required=False,
@@ -152,7 +153,7 @@ class ProfileForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "photo"}
 
 
-class VerificationRequestForm(forms.ModelForm):
+class VerificationRequestForm(ModelForm):
     document = forms.FileField(
         label="ID document",
         help_text="A photo or scan of your passport, driving licence or business ownership proof: "
@@ -171,7 +172,7 @@ class VerificationRequestForm(forms.ModelForm):
         return document
 
 
-class AccountDeleteForm(forms.Form):
+class AccountDeleteForm(Form):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Enter your password to confirm.",

@@ -1,5 +1,6 @@
 from django import forms
 
+from cadcam.forms import Form
 from cadcam.money import MoneyField
 from disputes.models import Dispute
 from disputes.services import DESCRIPTION_MAX_CHARS, DESCRIPTION_MIN_CHARS, Outcome
@@ -7,7 +8,7 @@ from messaging.services import MAX_FILES_PER_MESSAGE
 from orders.forms import case_files_field, hide_patient_data_field
 
 
-class DisputeForm(forms.Form):
+class DisputeForm(Form):
     reason = forms.ChoiceField(choices=Dispute.Reason.choices, widget=forms.RadioSelect, label="What is wrong?",
                                error_messages={"invalid_choice": "Choose what the dispute is about."})
     description = forms.CharField(
@@ -25,7 +26,7 @@ class DisputeForm(forms.Form):
         return files
 
 
-class ResolutionForm(forms.Form):
+class ResolutionForm(Form):
     """Staff's decision in admin; disputes.services.dispute_resolve checks it again."""
 
     outcome = forms.ChoiceField(choices=Outcome.choices, widget=forms.RadioSelect)

@@ -6,7 +6,7 @@ from django.utils import timezone
 from PIL import Image
 
 from cadcam.files import IMAGE_EXTENSIONS, check_upload
-from cadcam.forms import MultipleFileField
+from cadcam.forms import Form, ModelForm, MultipleFileField
 from cadcam.money import MoneyField
 from listings.models import MAX_IMAGES, MAX_OPTIONS, MAX_PRICE_CENTS, MIN_PRICE_CENTS, CadSoftware, Category, Listing
 from listings.prechecks import MIN_IMAGE_SIZE
@@ -28,7 +28,7 @@ def _check_listing_image(upload) -> None:
         )
 
 
-class ListingForm(forms.ModelForm):
+class ListingForm(ModelForm):
     price_cents = MoneyField(
         label="Unit price (USD)", min_cents=MIN_PRICE_CENTS, max_cents=MAX_PRICE_CENTS,
         help_text="At least $7.00, at most $10,000.00. You receive it minus the 9% platform fee (at least $3.49).",
@@ -108,7 +108,7 @@ class ListingForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "software"}
 
 
-class OptionForm(forms.Form):
+class OptionForm(Form):
     name = forms.CharField(max_length=80, required=False, label="Add-on")
     price_cents = MoneyField(label="Price (USD)", min_cents=0, max_cents=MAX_PRICE_CENTS, required=False)
 
@@ -132,7 +132,7 @@ OptionFormSet = forms.formset_factory(
 )
 
 
-class BrowseForm(forms.Form):
+class BrowseForm(Form):
     """The browse and search filters, as they appear in the URL."""
 
     q = forms.CharField(required=False, max_length=100, label="Search")

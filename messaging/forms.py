@@ -1,7 +1,7 @@
 from django import forms
 
 from cadcam.files import CASE_FILE_ACCEPT, check_case_file
-from cadcam.forms import MultipleFileField
+from cadcam.forms import Form, MultipleFileField
 from messaging.models import BODY_MAX_CHARS
 
 FILE_HELP = (
@@ -10,7 +10,7 @@ FILE_HELP = (
 )
 
 
-class MessageForm(forms.Form):
+class MessageForm(Form):
     body = forms.CharField(
         label="Message", required=False, max_length=BODY_MAX_CHARS, strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": BODY_MAX_CHARS}),
@@ -35,7 +35,7 @@ class MessageForm(forms.Form):
         return cleaned
 
 
-class PreferenceForm(forms.Form):
+class PreferenceForm(Form):
     email_unread = forms.BooleanField(
         label="E-mail me about unread messages", required=False,
         help_text="At most one e-mail per conversation every 15 minutes, only for messages you have not read yet.",

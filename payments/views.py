@@ -1,9 +1,11 @@
 """The Stripe webhook endpoints: `/webhooks/stripe/` (the platform's own objects) and
 `/webhooks/stripe/connect/` (events of connected accounts: account.updated, payout.*).
 
-Each verifies the signature on the raw body with the SDK and its own secret, stores the
-event once (its id is unique) and answers at once; a Celery task processes it
-(payments/webhooks.py)."""
+Each verifies the signature on the raw body with the SDK and its own secret, refuses an event
+signed more than five minutes ago or ahead (the SDK checks only the past), stores the event
+once (its id is unique) and answers at once; a Celery task processes it (payments/webhooks.py)."""
+
+import time
 
 import stripe
 from django.conf import settings
@@ -22,13 +24,29 @@ def _queue(event_pk: int) -> None:
     transaction.on_commit(lambda: process_stripe_event.delay(event_pk), robust=True)
 
 
+SIGNATURE_TOLERANCE = 300  # seconds either side of our clock
+
+
+def _signed_at(header: str) -> int | None:
+    """The `t=` timestamp of a Stripe-Signature header (already verified by the SDK)."""
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and value.isdigit():
+            return int(value)
+    return None
+
+
 def _receive(request, *, secret: str, endpoint: str):
+    header = request.headers.get("Stripe-Signature", "")
     try:
         event = stripe.Webhook.construct_event(
-            payload=request.body, sig_header=request.headers.get("Stripe-Signature", ""), secret=secret,
+            payload=request.body, sig_header=header, secret=secret, tolerance=SIGNATURE_TOLERANCE,
         )
     except (ValueError, stripe.SignatureVerificationError):
         return HttpResponseBadRequest("Invalid payload or signature.")
+    signed_at = _signed_at(header)
+    if signed_at is None or signed_at > time.time() + SIGNATURE_TOLERANCE:
+        return HttpResponseBadRequest("The signature's timestamp is in the future.")
     payload = event.to_dict()
     try:
         with transaction.atomic():

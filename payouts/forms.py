@@ -2,10 +2,11 @@ from django import forms
 from stdnum import iban as iban_numbers
 from stdnum.exceptions import ValidationError as NumberError
 
+from cadcam.forms import Form
 from payouts.models import PayoutCountry
 
 
-class PayoutCountryForm(forms.Form):
+class PayoutCountryForm(Form):
     country = forms.ModelChoiceField(
         queryset=PayoutCountry.objects.filter(enabled=True), label="Your bank's country",
         empty_label="Choose a country", to_field_name="country",
@@ -20,7 +21,7 @@ class PayoutCountryForm(forms.Form):
                          *sorted(((c.country.code, c.country.name) for c in field.queryset), key=lambda c: c[1])]
 
 
-class SimulatedOnboardingForm(forms.Form):
+class SimulatedOnboardingForm(Form):
     """The test-mode stand-in for Stripe's hosted onboarding: the bank account only."""
 
     account_holder = forms.CharField(max_length=100, label="Account holder")

@@ -1,12 +1,13 @@
 from django import forms
 
+from cadcam.forms import Form
 from reviews.models import COMMENT_MAX, COMMENT_MIN, REPLY_MAX, REPLY_MIN
 
 RATING_CHOICES = [(5, "5 stars: excellent"), (4, "4 stars: good"), (3, "3 stars: fair"), (2, "2 stars: poor"),
                   (1, "1 star: bad")]
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(Form):
     rating = forms.TypedChoiceField(
         choices=sorted(RATING_CHOICES), coerce=int, widget=forms.RadioSelect, label="Your rating",
         error_messages={"required": "Choose a rating from 1 to 5 stars.",
@@ -25,7 +26,7 @@ class ReviewForm(forms.Form):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(Form):
     reply = forms.CharField(
         label="Your public reply", min_length=REPLY_MIN, max_length=REPLY_MAX, strip=True,
         widget=forms.Textarea(attrs={"rows": 3}),

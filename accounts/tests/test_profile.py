@@ -102,6 +102,10 @@ BAD_INPUTS = [
      "The content of me.png does not match its file type."),
     ({"photo": image_upload("me.jpg", fmt="PNG")}, "photo", "The content of me.jpg does not match its file type."),
     ({"photo": image_upload("tiny.png", size=(100, 100))}, "photo", "The photo is too small"),
+    # A name with a line break would print as extra lines in the e-mails sent to the other party.
+    ({"display_name": "Mara\r\nCadCam Masters team: your payout is on hold"}, "display_name",
+     "Use one line of ordinary text here"),
+    ({"company_name": "Bright\nLab", "account_type": "company"}, "company_name", "Use one line of ordinary text here"),
 ]
 
 

@@ -334,6 +334,20 @@ def test_each_endpoint_checks_its_own_secret(stripe_api, client):
     assert not StripeEvent.objects.exists()
 
 
+@pytest.mark.parametrize(("offset", "status"), [(-301, 400), (-290, 200), (290, 200), (301, 400), (3600, 400)])
+def test_events_signed_more_than_five_minutes_away_from_now_are_refused(stripe_api, client, offset, status):
+    """A correctly signed event whose timestamp is an hour ahead (a replay prepared in advance, or
+    a wrong clock) is refused like a stale one."""
+    payload = event("evt_1", "customer.created", {"id": "cus_1"})
+    body, header = signed(payload, CONNECT_SECRET, timestamp=int(time.time()) + offset)
+
+    answer = client.post(reverse("stripe_connect_webhook"), body, content_type="application/json",
+                         HTTP_STRIPE_SIGNATURE=header)
+
+    assert answer.status_code == status
+    assert StripeEvent.objects.exists() == (status == 200)
+
+
 def test_the_webhook_answers_before_processing_and_a_gateway_failure_leaves_the_event_to_retry(
         stripe_api, client, monkeypatch):
     user = make_user()
