@@ -7,3 +7,10 @@ class CadcamConfig(AppConfig):
 
     name = "cadcam"
     verbose_name = "CadCam Masters"
+
+    def ready(self):
+        from allauth.mfa.signals import authenticator_added
+
+        from cadcam.staff import second_factor_set_up
+
+        authenticator_added.connect(second_factor_set_up, dispatch_uid="cadcam.staff.second_factor_set_up")

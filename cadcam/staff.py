@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import wraps
 
 from allauth.account.authentication import get_authentication_records
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
@@ -63,3 +64,12 @@ def staff_page(view):
 def staff_context(request) -> dict:
     """Templates ask `acting_as_staff`, never `user.is_staff`, before showing staff controls."""
     return {"acting_as_staff": acting_as_staff(getattr(request, "user", None))}
+
+
+def second_factor_set_up(sender, request, user, authenticator, **kwargs) -> None:
+    """Receiver of allauth's `authenticator_added`: setting up the authenticator app checked a
+    code from it in this session, as signing in with it would, so staff rights open without
+    asking for a second code at once. (`record_authentication` is allauth's internal record of
+    the session's steps; e2e/test_staff_step_up_journey.py breaks if it changes.)"""
+    if request is not None and authenticator.type == Authenticator.Type.TOTP:
+        record_authentication(request, user, "mfa", type=authenticator.type, id=authenticator.pk)
