@@ -26,11 +26,13 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
-# Control characters (C0, DEL, and the Unicode line and paragraph separators). A single-line
-# field refuses all of them: a display name with a line break would print as an extra line in
-# the e-mails sent in the platform's voice. A multi-line field keeps tabs and line breaks.
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
-CONTROL_CHARACTERS_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters: C0, DEL and C1, the Unicode line and paragraph separators, and the
+# bidirectional embedding, override and isolate controls (U+202A-202E, U+2066-2069), which
+# make text show in another order than it is ("Sam\u202eretsffatS"). A single-line field
+# refuses all of them: a display name with a line break would print as extra lines in the
+# e-mails sent in the platform's voice. A multi-line field keeps tabs and line breaks.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARACTERS_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def no_control_characters(value: str) -> None:

@@ -1,15 +1,17 @@
 import re
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from cadcam.errors import ApplicationError
-from cadcam.staff import staff_session_verified, step_up
+from cadcam.staff import enrolment_confirmed, has_authenticator, staff_session_verified, step_up
 
 # C0 control characters and DEL: no address of ours has one, and PostgreSQL refuses NUL in text.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -46,10 +48,19 @@ class PrivateCacheMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+        if not response.has_header("Cache-Control") and self.signed_in(request):
             response["Cache-Control"] = "private, no-store"
         return response
+
+    @staticmethod
+    def signed_in(request) -> bool:
+        # It sits above CommonMiddleware, whose redirects (a missing slash) come before
+        # AuthenticationMiddleware has set request.user: then the session tells.
+        user = getattr(request, "user", None)
+        if user is not None:
+            return user.is_authenticated
+        session = getattr(request, "session", None)
+        return session is not None and SESSION_KEY in session
 
 
 class StaffStepUpMiddleware:
@@ -60,14 +71,20 @@ class StaffStepUpMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.admin_prefix = reverse("admin:index")
+        # Compared with path_info, what the URL resolver routes on, whatever SCRIPT_NAME the
+        # server was given.
+        self.admin_prefix = "/" + reverse("admin:index").removeprefix(get_script_prefix())
+        self.activate_totp = "/" + reverse("mfa_activate_totp").removeprefix(get_script_prefix())
 
     def __call__(self, request):
         user = request.user
         if user.is_authenticated and user.is_staff:
             user.staff_verified = staff_session_verified(request)
-            if not user.staff_verified and request.path.startswith(self.admin_prefix):
+            if not user.staff_verified and request.path_info.startswith(self.admin_prefix):
                 return step_up(request)
+            if (settings.ADMIN_REQUIRES_MFA and request.path_info == self.activate_totp
+                    and not enrolment_confirmed(request) and not has_authenticator(user)):
+                return step_up(request)  # staff set the app up after the e-mailed link only
         return self.get_response(request)
 
 

@@ -45,7 +45,7 @@ def broker_url_for(redis_url: str) -> str:
 
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cadcam.apps.StaffAdminConfig",  # django.contrib.admin, its site asking acting_as_staff
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,10 +82,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cadcam.middleware.BadBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "cadcam.middleware.PrivateCacheMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "cadcam.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -7,11 +7,17 @@ each request's user; everything else asks `acting_as_staff(user)`. A staff sessi
 the second factor is treated as a normal user (404 on others' things), and is sent to set up
 or enter its authenticator app when it asks for a staff-only page (`staff_page`).
 
+Setting the app up for a staff account needs more than the password: a link e-mailed to the
+staff address, opened in the same account, confirms the session first (`staff_enrol` in
+cadcam/views.py; the middleware keeps allauth's set-up page closed to staff until then).
+Otherwise a stolen password would enrol the thief's own authenticator.
+
 Users loaded outside a request (Celery tasks, management commands, a finisher recording a
 decision taken earlier) are trusted as their `is_staff` says: no session is involved."""
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 
 from allauth.account.authentication import get_authentication_records
@@ -19,6 +25,7 @@ from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -37,12 +44,41 @@ def staff_session_verified(request) -> bool:
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
 
 
+ENROLMENT_SESSION_KEY = "staff_enrolment_confirmed_at"
+ENROLMENT_LINK_MAX_AGE = 30 * 60  # seconds; the confirmation in the session lasts as long
+ENROLMENT_SALT = "cadcam.staff.enrolment"
+
+
+def has_authenticator(user) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def enrolment_token(user) -> str:
+    return signing.dumps({"user": user.pk}, salt=ENROLMENT_SALT)
+
+
+def enrolment_user_id(token: str) -> int | None:
+    """The account an enrolment link was sent to, if the link is genuine and fresh."""
+    try:
+        return signing.loads(token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_MAX_AGE)["user"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
+
+
+def enrolment_confirmed(request) -> bool:
+    confirmed_at = request.session.get(ENROLMENT_SESSION_KEY)
+    return isinstance(confirmed_at, int | float) and time.time() - confirmed_at < ENROLMENT_LINK_MAX_AGE
+
+
 def step_up(request):
     """Where a staff member without the second factor in this session is sent: set up an
-    authenticator app, or enter its code, then back to the page they asked for."""
-    if not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists():
+    authenticator app (after confirming by e-mail), or enter its code, then back to the page
+    they asked for."""
+    if not has_authenticator(request.user):
         messages.warning(request, "Set up two-factor authentication to use your staff rights.")
-        return redirect("mfa_activate_totp")
+        if enrolment_confirmed(request):
+            return redirect("mfa_activate_totp")
+        return redirect("staff_enrol")
     messages.info(request, "Enter the code from your authenticator app to use your staff rights.")
     return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
 

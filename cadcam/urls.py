@@ -8,11 +8,11 @@ from cadcam import views
 
 # Staff sign in through allauth, so the same rate limits and two-factor step apply.
 admin.site.login = secure_admin_login(admin.site.login)
-admin.site.site_header = "CadCam Masters staff"
-admin.site.site_title = "CadCam Masters staff"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("staff/two-factor/", views.staff_enrol, name="staff_enrol"),
+    path("staff/two-factor/<str:token>/", views.staff_enrol_confirm, name="staff_enrol_confirm"),
     path("favicon.ico", views.favicon),
     path("", include("cadcam.pages")),
     path("", include("accounts.urls")),

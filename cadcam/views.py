@@ -1,11 +1,28 @@
+import time
+
 import redis
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cadcam.emails import send_templated_email
+from cadcam.staff import (
+    ENROLMENT_LINK_MAX_AGE,
+    ENROLMENT_SESSION_KEY,
+    enrolment_token,
+    enrolment_user_id,
+    has_authenticator,
+)
+
+ENROLMENT_MAIL_EVERY = 60  # seconds: one link e-mail a minute at most
 
 
 @require_GET
@@ -42,3 +59,42 @@ def healthz(request):
     body = {"status": "ok" if healthy else "error", **{name: "ok" if ok else "error" for name, ok in checks.items()}}
     return JsonResponse(body, status=200 if healthy else 503)
 
+
+
+# --- staff: setting up the second factor --------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_enrol(request):
+    """A staff account without an authenticator app: before allauth's set-up page opens, a link
+    e-mailed to the staff address must be opened in this account, so that the password alone
+    cannot enrol someone else's app."""
+    user = request.user
+    if not user.is_staff:
+        raise Http404
+    if has_authenticator(user):
+        return redirect("admin:index")  # the admin asks for its code
+    if request.method == "POST":
+        if cache.add(f"staff-enrol-mail:{user.pk}", 1, ENROLMENT_MAIL_EVERY):
+            link = reverse("staff_enrol_confirm", args=[enrolment_token(user)])
+            send_templated_email(to=user.email, template="staff_enrol",
+                                 context={"user": user, "link": link, "minutes": ENROLMENT_LINK_MAX_AGE // 60})
+        messages.info(request, f"We e-mailed a link to {user.email}. Open it while signed in to this account, "
+                               f"within {ENROLMENT_LINK_MAX_AGE // 60} minutes.")
+        return redirect("staff_enrol")
+    return render(request, "staff_enrol.html", {"minutes": ENROLMENT_LINK_MAX_AGE // 60})
+
+
+@login_required
+@require_GET
+def staff_enrol_confirm(request, token: str):
+    """The e-mailed link: confirms this session may set up the authenticator app."""
+    user = request.user
+    if not user.is_staff or enrolment_user_id(token) not in (user.pk,):
+        if user.is_staff:
+            messages.error(request, "That link is not valid any more. Ask for a new one.")
+            return redirect("staff_enrol")
+        raise Http404
+    request.session[ENROLMENT_SESSION_KEY] = time.time()
+    return redirect("mfa_activate_totp")

@@ -1,13 +1,14 @@
 """A staff member signs in with the password alone (production rules: ADMIN_REQUIRES_MFA):
 other people's orders do not exist for them until they set up their authenticator app, which
-the staff admin asks for; then they open an applicant's ID document in the admin, and the
-opening is on record there."""
+the staff admin asks for (after a link e-mailed to the staff address); then they open an
+applicant's ID document in the admin, and the opening is on record there."""
 
 import re
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from django.core import mail
 from playwright.sync_api import expect
 
 from accounts.models import DocumentAccess, User
@@ -40,6 +41,11 @@ def test_staff_set_up_the_second_factor_before_using_staff_rights(page, live_ser
     page.get_by_test_id("user-menu").click()
     page.get_by_role("link", name="Staff admin").click()
     expect(page.get_by_text("Set up two-factor authentication to use your staff rights.")).to_be_visible()
+    # The password alone cannot add an authenticator to a staff account: a link goes to its address.
+    page.get_by_role("button", name="E-mail me the link").click()
+    expect(page.get_by_text(f"We e-mailed a link to {STAFF_EMAIL}.")).to_be_visible()
+    link = re.search(r"https?://[^/\s]+(/staff/two-factor/\S+/)", mail.outbox[-1].body).group(1)
+    page.goto(link)
     # allauth asks for the password again before an authenticator is added.
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Confirm").click()

@@ -31,9 +31,41 @@ from messaging.models import (
 K = Conversation.Kind
 
 
+def _seats_of(user) -> QuerySet[Participant]:
+    """The user's seats that count. Staff take a seat in a support or dispute thread by
+    answering it; that seat counts only while they act as staff (cadcam/staff.py), so a staff
+    session without the second factor keeps nothing of what it could read as staff. Their own
+    seats (a request they opened, a dispute about their order) always count."""
+    seats = Participant.objects.filter(user=user)
+    if acting_as_staff(user):
+        return seats
+    return seats.filter(
+        Q(conversation__kind__in=[K.DIRECT, K.ORDER])
+        | Q(conversation__kind=K.SUPPORT, conversation__started_by=user)
+        | Q(conversation__kind=K.DISPUTE, conversation__order__employer=user)
+        | Q(conversation__kind=K.DISPUTE, conversation__order__freelancer=user)
+    )
+
+
+def own_seat(user, conversation: Conversation) -> bool:
+    """Whether a seat of this user here is their own rather than one taken as staff (no query
+    beyond the conversation's order)."""
+    if conversation.kind == K.SUPPORT:
+        return conversation.started_by_id == user.pk
+    if conversation.kind == K.DISPUTE:
+        return user.pk in (conversation.order.employer_id, conversation.order.freelancer_id)
+    return True
+
+
+def is_participant(user, conversation: Conversation) -> bool:
+    """A seat in the conversation that counts (`_seats_of`)."""
+    if not user.is_authenticated or not (acting_as_staff(user) or own_seat(user, conversation)):
+        return False
+    return Participant.objects.filter(conversation=conversation, user=user).exists()
+
+
 def _readable(user) -> Q:
-    seat = Participant.objects.filter(conversation=OuterRef("pk"), user=user)
-    rule = Q(Exists(seat))
+    rule = Q(Exists(_seats_of(user).filter(conversation=OuterRef("pk"))))
     if acting_as_staff(user):
         rule |= Q(kind__in=[K.SUPPORT, K.DISPUTE])
     return rule
@@ -58,7 +90,7 @@ def may_read(user, conversation: Conversation) -> bool:
         return False
     if acting_as_staff(user) and conversation.staff_may_read:
         return True
-    return Participant.objects.filter(conversation=conversation, user=user).exists()
+    return is_participant(user, conversation)
 
 
 def attachment_for(user, conversation_pk, pk) -> Attachment:
@@ -109,7 +141,7 @@ def read_receipt(conversation: Conversation, *, user) -> str:
 
 
 def _unread_messages(user) -> QuerySet[Message]:
-    seat = Participant.objects.filter(conversation=OuterRef("conversation"), user=user, last_read_id__lt=OuterRef("pk"))
+    seat = _seats_of(user).filter(conversation=OuterRef("conversation"), last_read_id__lt=OuterRef("pk"))
     return Message.objects.filter(Exists(seat)).exclude(sender=user)
 
 
@@ -124,7 +156,7 @@ def inbox_of(user, *, query: str = "") -> QuerySet[Conversation]:
     """The user's conversations, newest first, with their unread count and last message.
 
     `query` finds a person (name, handle) or a listing or order title."""
-    seats = Participant.objects.filter(user=user)
+    seats = _seats_of(user)
     last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-pk")
     conversations = (
         Conversation.objects.filter(pk__in=seats.values("conversation"), last_message_at__isnull=False)

@@ -47,6 +47,7 @@ from messaging.models import (
     Participant,
     direct_key,
 )
+from messaging.selectors import is_participant
 from orders.models import Order
 
 K = Conversation.Kind
@@ -158,8 +159,7 @@ def _lock(conversation: Conversation) -> Conversation:
 
 
 def _check_may_write(conversation: Conversation, sender: User) -> None:
-    is_participant = conversation.participants.filter(user=sender).exists()
-    if not is_participant and not (acting_as_staff(sender) and conversation.staff_may_write):
+    if not is_participant(sender, conversation) and not (acting_as_staff(sender) and conversation.staff_may_write):
         raise ApplicationError("You cannot write in this conversation.")
     if conversation.is_closed:
         if acting_as_staff(sender):

@@ -140,7 +140,8 @@ def _thread_context(request, conversation: Conversation, form=None) -> dict:
     user = request.user
     thread = list(selectors.messages_of(conversation))
     participants = selectors.participants_of(conversation)
-    is_participant = any(seat.user_id == user.pk for seat in participants)
+    is_participant = any(seat.user_id == user.pk for seat in participants) and (
+        acting_as_staff(user) or selectors.own_seat(user, conversation))
     others = [seat.user for seat in participants if seat.user_id != user.pk]
     context = {
         "conversation": conversation,

@@ -3,6 +3,7 @@ from django.http import Http404
 
 from cadcam.staff import acting_as_staff
 from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderFile
+from payments.models import LedgerEntry
 
 S = Order.Status
 
@@ -80,10 +81,16 @@ def order_payment_step_pending(order: Order) -> bool:
     return order.money_operations.filter(state="started").exists()
 
 
+def unpaid_case_files() -> QuerySet[OrderFile]:
+    """Case files still stored on orders nothing was charged for: waiting for payment or for the
+    designer, or ended unpaid. An order whose money was captured at some point (an acceptance
+    confirmed too late, then refunded) is a paid case whatever its state: its files are kept."""
+    return OrderFile.objects.filter(
+        order__status__in=[*NOT_YET_PAID, *ENDED_UNPAID], deleted_at__isnull=True
+    ).exclude(order__ledger__kind=LedgerEntry.Kind.CAPTURED)
+
+
 def unpaid_case_files_bytes(user) -> int:
-    """What the case files this user sent with cases not paid yet (waiting for payment or the
-    designer, or ended unpaid and not deleted yet) hold: their storage quota's usage."""
-    files = OrderFile.objects.filter(
-        order__employer=user, order__status__in=[*NOT_YET_PAID, *ENDED_UNPAID], deleted_at__isnull=True
-    )
-    return files.aggregate(total=Sum("size"))["total"] or 0
+    """What the case files this user sent with cases not paid yet hold: their storage quota's
+    usage (`unpaid_case_files`)."""
+    return unpaid_case_files().filter(order__employer=user).aggregate(total=Sum("size"))["total"] or 0

@@ -27,7 +27,7 @@ from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
 from orders.finishers import ACCEPT, PAYMENT, RELEASE
 from orders.models import ENDED_UNPAID, Delivery, Order, OrderEvent, OrderFile, OrderOption
-from orders.selectors import unpaid_case_files_bytes
+from orders.selectors import unpaid_case_files, unpaid_case_files_bytes
 from orders.transitions import (
     ACCEPT_WINDOW,
     EMPLOYER,
@@ -411,14 +411,15 @@ def order_resume(*, order: Order, by: User, back_to: str, paused: timedelta, not
 
 
 def unpaid_case_files_purge(*, now: datetime | None = None) -> int:
-    """Delete the files of cases that ended unpaid (declined, expired, withdrawn) more than
-    UNPAID_CASE_FILES_KEPT_DAYS ago, from storage first and then on their row (which keeps the
-    name, size and fingerprint). Running it again, or after a crash between the two, finishes
-    the work: deleting a file that is already gone is not an error."""
+    """Delete the files of cases that ended unpaid (declined, expired, withdrawn; never captured,
+    no money step unsettled) more than UNPAID_CASE_FILES_KEPT_DAYS ago: from storage first, then
+    on their row (which keeps the name, size and fingerprint). Running it again, or after a
+    crash between the two, finishes the work: deleting a file that is already gone is no error."""
     now = now or timezone.now()
     ended_at = OrderEvent.objects.filter(order=OuterRef("order"), to_status=OuterRef("order__status"))
     due = (
-        OrderFile.objects.filter(order__status__in=ENDED_UNPAID, deleted_at__isnull=True)
+        unpaid_case_files().filter(order__status__in=ENDED_UNPAID)
+        .exclude(order__money_operations__state=MoneyOperation.State.STARTED)  # money may still move
         .annotate(ended_at=Subquery(ended_at.order_by("-created_at").values("created_at")[:1]))
         .filter(ended_at__lte=now - timedelta(days=settings.UNPAID_CASE_FILES_KEPT_DAYS))
     )

@@ -5,6 +5,7 @@ Each verifies the signature on the raw body with the SDK and its own secret, ref
 signed more than five minutes ago or ahead (the SDK checks only the past), stores the event
 once (its id is unique) and answers at once; a Celery task processes it (payments/webhooks.py)."""
 
+import re
 import time
 
 import stripe
@@ -28,12 +29,27 @@ SIGNATURE_TOLERANCE = 300  # seconds either side of our clock
 
 
 def _signed_at(header: str) -> int | None:
-    """The `t=` timestamp of a Stripe-Signature header (already verified by the SDK)."""
-    for item in header.split(","):
-        name, _, value = item.strip().partition("=")
-        if name == "t" and value.isdigit():
-            return int(value)
-    return None
+    """The `t=` timestamp of a Stripe-Signature header, read as the SDK reads it (the first item
+    named exactly `t`), but only from a header with one such item of plain digits: with any other
+    spelling ("t=+123", "t= 123", two `t` items) the SDK could verify one time and we check
+    another, so it is refused."""
+    items = [item for item in header.split(",") if item.split("=", 2)[0] == "t"]
+    if len(items) != 1 or not re.fullmatch(r"t=[0-9]{1,12}", items[0]):
+        return None
+    return int(items[0][2:])
+
+
+def _without_nul(value):
+    """The payload with NUL characters removed from its strings: PostgreSQL's jsonb refuses them,
+    and a text someone else chose (a business or card holder's name) must not keep an event from
+    being stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _receive(request, *, secret: str, endpoint: str):
@@ -46,8 +62,8 @@ def _receive(request, *, secret: str, endpoint: str):
         return HttpResponseBadRequest("Invalid payload or signature.")
     signed_at = _signed_at(header)
     if signed_at is None or signed_at > time.time() + SIGNATURE_TOLERANCE:
-        return HttpResponseBadRequest("The signature's timestamp is in the future.")
-    payload = event.to_dict()
+        return HttpResponseBadRequest("The signature's timestamp is missing, malformed or in the future.")
+    payload = _without_nul(event.to_dict())
     try:
         with transaction.atomic():
             stored = StripeEvent.objects.create(

@@ -1,9 +1,12 @@
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import (
+    SECRET_SESSION_KEY,
     TOTP,
     format_hotp_value,
     generate_totp_secret,
@@ -13,9 +16,11 @@ from allauth.mfa.totp.internal.auth import (
 from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.helpers import sign_in_with_mfa
+from cadcam.staff import enrolment_token
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +178,7 @@ class TestAdminRequiresTOTP:
 
         response = client.get("/admin/", follow=True)
 
-        assert response.redirect_chain[0][0] == reverse("mfa_activate_totp")
+        assert response.redirect_chain[0][0] == reverse("staff_enrol")
         assert "Set up two-factor authentication to use your staff rights." in response.content.decode()
 
     def test_staff_with_totp_but_only_the_password_in_this_session_is_asked_for_the_code(self, client):
@@ -223,3 +228,75 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client, django_cap
 
     assert response.status_code == 302
     assert User.objects.get().check_password("another-Long-phrase-77")
+
+
+class TestStaffEnrolment:
+    """Setting up the authenticator app of a staff account needs the link e-mailed to it."""
+
+    @pytest.fixture(autouse=True)
+    def _require_mfa(self, settings):
+        settings.ADMIN_REQUIRES_MFA = True
+
+    def staff(self, email="ops@example.com", username="ops"):
+        user = User.objects.create_user(email=email, username=username, password=PASSWORD, is_staff=True)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
+
+    def activate(self, client, secret_code):
+        client.post(reverse("account_reauthenticate"), {"password": PASSWORD})  # allauth asks again
+        client.get(reverse("mfa_activate_totp"))
+        secret = client.session[SECRET_SESSION_KEY]
+        client.post(reverse("mfa_activate_totp"), {"code": secret_code(secret)})
+
+    def test_a_password_alone_cannot_enrol_an_authenticator_and_open_the_admin(self, client):
+        staff = self.staff()
+        client.post(reverse("account_login"), {"login": staff.email, "password": PASSWORD})
+        assert client.get(reverse("admin:index"))["Location"] == reverse("staff_enrol")
+
+        client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+        response = client.get(reverse("mfa_activate_totp"))
+
+        assert response["Location"] == reverse("staff_enrol")
+        assert not Authenticator.objects.exists()
+        assert client.get(reverse("admin:index")).status_code == 302
+
+    @pytest.mark.django_db(transaction=True)  # allauth records the set-up on commit, inside the request
+    def test_the_emailed_link_opens_the_set_up_and_then_the_admin(self, client, django_capture_on_commit_callbacks):
+        staff = self.staff()
+        client.post(reverse("account_login"), {"login": staff.email, "password": PASSWORD})
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("staff_enrol"))
+            client.post(reverse("staff_enrol"))  # asked twice within a minute: one e-mail
+        assert len(mail.outbox) == 1 and mail.outbox[0].to == [staff.email]
+        link = re.search(r"https?://[^/\s]+(/staff/two-factor/\S+/)", mail.outbox[0].body).group(1)
+
+        assert client.get(link)["Location"] == reverse("mfa_activate_totp")
+        self.activate(client, current_code)
+
+        assert Authenticator.objects.filter(user=staff).exists()
+        assert client.get(reverse("admin:index")).status_code == 200  # setting it up counts as the code
+
+    def test_a_link_sent_to_another_staff_member_or_too_old_confirms_nothing(self, client):
+        staff, other = self.staff(), self.staff("other@example.com", "other")
+        client.post(reverse("account_login"), {"login": staff.email, "password": PASSWORD})
+
+        answer = client.get(reverse("staff_enrol_confirm", args=[enrolment_token(other)]))
+        assert answer["Location"] == reverse("staff_enrol")
+        with time_machine.travel(timezone.now() - timedelta(minutes=31)):
+            old = enrolment_token(staff)
+        assert client.get(reverse("staff_enrol_confirm", args=[old]))["Location"] == reverse("staff_enrol")
+        assert client.get(reverse("staff_enrol_confirm", args=["forged"]))["Location"] == reverse("staff_enrol")
+        assert client.get(reverse("mfa_activate_totp"))["Location"] == reverse("staff_enrol")
+
+    def test_people_without_staff_rights_set_up_their_app_as_before(self, client):
+        user = User.objects.create_user(email="lab@example.com", username="lab", password=PASSWORD)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+
+        assert client.get(reverse("staff_enrol")).status_code == 404
+        self.activate(client, current_code)
+        assert Authenticator.objects.filter(user=user).exists()
+
+
+def current_code(secret: str) -> str:
+    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))

@@ -191,7 +191,7 @@ def test_staff_without_the_second_factor_cannot_open_a_document(client, staff, s
     response = client.get(reverse("admin:accounts_verificationrequest_document", args=[request.pk]))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("mfa_activate_totp")
+    assert response["Location"] == reverse("staff_enrol")
     assert not DocumentAccess.objects.exists()
 
 

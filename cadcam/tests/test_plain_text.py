@@ -43,7 +43,8 @@ class Sample(Form):
     password = forms.CharField(widget=forms.PasswordInput, required=False)
 
 
-@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\tb", "a\x00b", "a\x1bb", "a\x7fb", "a\u2028b"])
+@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\tb", "a\x00b", "a\x1bb", "a\x7fb", "a\u2028b", "a\x85b", "a\x9bb",
+                                 "Sam\u202eretsffatS", "Sam\u2066Staffer"])
 def test_a_single_line_field_refuses_every_control_character(bad):
     form = Sample(data={"name": bad})
 
@@ -54,9 +55,11 @@ def test_a_single_line_field_refuses_every_control_character(bad):
 def test_a_textarea_keeps_line_breaks_and_tabs_and_refuses_the_rest():
     assert Sample(data={"name": "Mara", "note": "Line one\r\n\tLine two"}).is_valid()
     assert "note" in Sample(data={"name": "Mara", "note": "bell \x07"}).errors
+    assert "note" in Sample(data={"name": "Mara", "note": "reversed \u202etext"}).errors
 
 
 def test_ordinary_text_passes_and_passwords_are_left_alone():
-    form = Sample(data={"name": "Zahntechnik Müller, Büro 2 (Zürich)", "email": "a@b.de", "password": "pass\tword"})
+    form = Sample(data={"name": "Zahntechnik Müller, Büro 2 (Zürich) · 歯科 · مختبر\u200c", "email": "a@b.de",
+                        "password": "pass\tword"})
 
     assert form.is_valid(), form.errors

@@ -26,6 +26,8 @@ from orders.services import (
     unpaid_case_files_purge,
 )
 from orders.tests.helpers import make_order, race, stl_upload
+from payments.ledger import ledger_record
+from payments.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -203,6 +205,21 @@ def test_a_purge_that_stopped_after_deleting_the_file_finishes_on_the_next_run()
 
     assert unpaid_case_files_purge(now=timezone.now() + timedelta(days=30)) == 1
     assert OrderFile.objects.get().deleted_at is not None
+
+
+def test_files_of_an_order_whose_money_was_captured_are_kept_and_do_not_count_as_unpaid(settings):
+    """An acceptance confirmed too late expires the order and refunds the capture: a paid case
+    whose files may be evidence (the refund failing, a chargeback)."""
+    order = make_order(files=[stl_upload("evidence.stl")])
+    order_expire(order=order, now=order.accept_by + timedelta(minutes=1))
+    # The capture's answer comes back late: the money was taken; the refund has not succeeded.
+    ledger_record(order=order, kind=LedgerEntry.Kind.CAPTURED, amount_cents=order.total_cents, gateway_id="ch_late")
+
+    later = timezone.now() + timedelta(days=settings.UNPAID_CASE_FILES_KEPT_DAYS + 1)
+    unpaid_case_files_purge(now=later)
+
+    assert OrderFile.objects.get(name="evidence.stl").deleted_at is None
+    assert unpaid_case_files_bytes(order.employer) == 0
 
 
 # --- storage_report -----------------------------------------------------------------------------------
