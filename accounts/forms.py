@@ -2,6 +2,7 @@ import re
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils.html import format_html
 from django_countries import countries
@@ -100,7 +101,7 @@ class ProfileForm(ModelForm):
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
-        if not photo:
+        if not isinstance(photo, UploadedFile):  # nothing new: the stored photo stays as it is
             return None
         check_upload(photo, allowed=IMAGE_EXTENSIONS, max_bytes=PHOTO_MAX_BYTES)
         with Image.open(photo) as image:

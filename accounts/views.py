@@ -20,6 +20,7 @@ from accounts.services import (
 )
 from cadcam.errors import ApplicationError
 from cadcam.files import private_file_response
+from cadcam.uploads import form_valid_with_uploads
 
 
 @login_required
@@ -27,7 +28,7 @@ from cadcam.files import private_file_response
 def profile_edit(request):
     profile = profile_get_or_create(user=request.user)
     form = ProfileForm(request.POST or None, request.FILES or None, instance=profile)
-    if request.method == "POST" and form.is_valid():
+    if form_valid_with_uploads(request, form, field="photo"):
         try:
             profile_update(
                 profile=profile, data=form.profile_fields(), photo=form.cleaned_data.get("photo")
@@ -48,7 +49,7 @@ def verification(request):
     history = verification_requests_of(request.user)
     pending = next((item for item in history if item.status == item.Status.PENDING), None)
     form = VerificationRequestForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if form_valid_with_uploads(request, form, field="document"):
         try:
             verification_request_create(
                 user=request.user,

@@ -6,6 +6,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
+from cadcam.uploads import form_valid_with_uploads
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
@@ -141,7 +142,8 @@ def _save_and_maybe_submit(request, form, formset, *, listing: Listing | None) -
 def create(request):
     form = ListingForm(request.POST or None, request.FILES or None, owner=request.user)
     formset = OptionFormSet(request.POST or None, prefix="options")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    form_valid = form_valid_with_uploads(request, form, field="new_images")
+    if form_valid and formset.is_valid():
         target = _save_and_maybe_submit(request, form, formset, listing=None)
         if target is not None:
             return redirect("listings:edit", target.pk)
@@ -156,7 +158,8 @@ def edit(request, pk: int):
     editing = listing_pending_edit(listing) or listing
     form = ListingForm(request.POST or None, request.FILES or None, instance=editing, owner=request.user)
     formset = OptionFormSet(request.POST or None, prefix="options", initial=_option_initial(editing))
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    form_valid = form_valid_with_uploads(request, form, field="new_images")
+    if form_valid and formset.is_valid():
         if _save_and_maybe_submit(request, form, formset, listing=listing) is not None:
             return redirect("listings:edit", listing.pk)
         editing.refresh_from_db()

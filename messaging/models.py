@@ -3,9 +3,9 @@
 A conversation has a kind that decides who may see it (messaging/selectors.py holds the
 rules): `direct` between two users (started from a listing or a profile), `order` between
 an order's two parties, `support` between a user and the support team, `dispute` between
-an order's two parties and staff. Staff see every support and dispute conversation and
-the order ones (as they see order files); direct conversations are private to their two
-participants.
+an order's two parties and staff. Staff see every support and dispute conversation (a seat
+they took by answering counts only while they act as staff); order and direct conversations
+are private to their participants.
 
 Who reads what is kept per participant: `last_read_id` is the newest message the
 participant has seen, so a message is unread for a participant when its id is greater and

@@ -5,7 +5,7 @@ Who may read a conversation (everyone else gets 404, signed in or not):
 | kind     | participants | staff                     |
 |----------|--------------|---------------------------|
 | direct   | yes          | no: private to the two    |
-| order    | yes          | read only (as order files)|
+| order    | yes          | no: the parties' own      |
 | support  | yes          | read and reply            |
 | dispute  | yes          | read and reply            |
 

@@ -81,6 +81,34 @@ def test_saving_the_profile_normalizes_phone_and_vat_and_processes_the_photo(cli
         assert thumb.size == (256, 256)
 
 
+def test_saving_again_without_a_new_photo_keeps_the_stored_photo_untouched(client):
+    user = make_user()
+    client.force_login(user)
+    post_profile(client, photo=image_upload("me.png"))
+    first = Profile.objects.get(user=user)
+    with first.photo.open("rb") as stored:
+        before = stored.read()
+
+    post_profile(client, about="Only the text changed")
+
+    again = Profile.objects.get(user=user)
+    assert (again.photo.name, again.photo_thumbnail.name) == (first.photo.name, first.photo_thumbnail.name)
+    with again.photo.open("rb") as stored:
+        assert stored.read() == before  # not encoded a second time
+
+
+def test_a_photo_over_the_upload_limit_is_named_and_nothing_is_saved(client, settings):
+    settings.FILE_UPLOAD_PER_FILE_LIMIT = 1000
+    user = make_user()
+    client.force_login(user)
+
+    response = post_profile(client, about="Changed text", photo=image_upload("huge.png", size=(800, 800)))
+
+    assert "huge.png is larger than 1000\xa0bytes." in response.content.decode()
+    profile = Profile.objects.get(user=user)
+    assert profile.about == "" and not profile.photo
+
+
 def test_a_country_without_a_vat_scheme_keeps_the_number_as_typed():
     form_data = {"country": "US", "vat_number": "12-3456789"}
     from accounts.forms import ProfileForm
