@@ -148,7 +148,8 @@ def test_a_paid_case_no_longer_counts_and_an_ended_unpaid_one_counts_until_its_f
     make_order(employer=employer, files=[stl_upload()])
 
 
-def test_two_send_cases_at_once_cannot_both_pass_the_quota(settings, transactional_db):
+@pytest.mark.django_db(transaction=True)  # two threads, two connections: the lock must really hold
+def test_two_send_cases_at_once_cannot_both_pass_the_quota(settings):
     settings.UNPAID_CASE_FILES_QUOTA_BYTES = STL_BYTES
     listing = make_published()
     employer = make_user()
