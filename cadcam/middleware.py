@@ -1,28 +1,21 @@
-import re
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from cadcam.errors import ApplicationError
+from cadcam.forms import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINE_BREAKS
 from cadcam.staff import enrolment_confirmed, has_authenticator, staff_session_verified, step_up
-
-# C0 control characters and DEL: no address of ours has one, and PostgreSQL refuses NUL in text.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-# In query strings, tabs and line breaks may come from a pasted search; the rest may not.
-BAD_QUERY_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class BadBytesMiddleware:
     """Control characters never reach a view (or the database): one in the path is a 404 (no
-    page has such an address), one in a query parameter's name or value a 400. Form fields
-    refuse NUL themselves (Django's CharField), and single-line fields every control character
+    page has such an address), one in a query parameter's name or value a 400 (tabs and line
+    breaks excepted: they come from pasted searches). The same characters as the forms refuse
     (cadcam/forms.py)."""
 
     def __init__(self, get_response):
@@ -32,7 +25,7 @@ class BadBytesMiddleware:
         if CONTROL_CHARACTERS.search(request.path_info):
             raise Http404("The address has control characters.")
         for key, values in request.GET.lists():
-            if any(BAD_QUERY_CHARACTERS.search(text) for text in (key, *values)):
+            if any(CONTROL_CHARACTERS_BUT_LINE_BREAKS.search(text) for text in (key, *values)):
                 raise BadRequest("A query parameter has control characters.")
         return self.get_response(request)
 
@@ -66,26 +59,31 @@ class PrivateCacheMiddleware:
 class StaffStepUpMiddleware:
     """Marks whether a staff user's rights are usable in this session (cadcam/staff.py): with
     ADMIN_REQUIRES_MFA, only after the second factor. A staff member without it is sent to
-    set up or enter their authenticator app before /admin/ opens; elsewhere they are treated as
-    a normal user."""
+    set up or enter their authenticator app before any admin page opens (decided on the view
+    the URL resolved to, whatever path or SCRIPT_NAME it came in under); elsewhere they are
+    treated as a normal user. allauth's set-up page stays closed to staff until the e-mailed
+    link confirmed the session."""
 
     def __init__(self, get_response):
         self.get_response = get_response
-        # Compared with path_info, what the URL resolver routes on, whatever SCRIPT_NAME the
-        # server was given.
-        self.admin_prefix = "/" + reverse("admin:index").removeprefix(get_script_prefix())
-        self.activate_totp = "/" + reverse("mfa_activate_totp").removeprefix(get_script_prefix())
 
     def __call__(self, request):
         user = request.user
         if user.is_authenticated and user.is_staff:
             user.staff_verified = staff_session_verified(request)
-            if not user.staff_verified and request.path_info.startswith(self.admin_prefix):
-                return step_up(request)
-            if (settings.ADMIN_REQUIRES_MFA and request.path_info == self.activate_totp
-                    and not enrolment_confirmed(request) and not has_authenticator(user)):
-                return step_up(request)  # staff set the app up after the e-mailed link only
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_staff):
+            return None
+        match = request.resolver_match
+        if not user.staff_verified and "admin" in match.namespaces:
+            return step_up(request)
+        if (settings.ADMIN_REQUIRES_MFA and match.view_name == "mfa_activate_totp"
+                and not enrolment_confirmed(request) and not has_authenticator(user)):
+            return step_up(request)
+        return None
 
 
 class UserTimezoneMiddleware:
