@@ -26,10 +26,13 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+
+from cadcam.emails import send_templated_email
 
 
 def acting_as_staff(user) -> bool:
@@ -47,6 +50,7 @@ def staff_session_verified(request) -> bool:
 ENROLMENT_SESSION_KEY = "staff_enrolment_confirmed_at"
 ENROLMENT_LINK_MAX_AGE = 30 * 60  # seconds; the confirmation in the session lasts as long
 ENROLMENT_SALT = "cadcam.staff.enrolment"
+ENROLMENT_MAIL_EVERY = 60  # seconds: one link e-mail a minute at most
 
 
 def has_authenticator(user) -> bool:
@@ -57,12 +61,26 @@ def enrolment_token(user) -> str:
     return signing.dumps({"user": user.pk}, salt=ENROLMENT_SALT)
 
 
-def enrolment_user_id(token: str) -> int | None:
-    """The account an enrolment link was sent to, if the link is genuine and fresh."""
+def enrolment_link_send(user) -> None:
+    """E-mail the staff member the link that lets this account set up its authenticator app;
+    at most one e-mail a minute, however often it is asked for."""
+    if cache.add(f"staff-enrol-mail:{user.pk}", 1, ENROLMENT_MAIL_EVERY):
+        link = reverse("staff_enrol_confirm", args=[enrolment_token(user)])
+        send_templated_email(to=user.email, template="staff_enrol",
+                             context={"user": user, "link": link, "minutes": ENROLMENT_LINK_MAX_AGE // 60})
+
+
+def enrolment_confirm(request, token: str) -> bool:
+    """The e-mailed link opened: if it was sent to this account and is fresh, this session may
+    set up the authenticator app for the next ENROLMENT_LINK_MAX_AGE seconds."""
     try:
-        return signing.loads(token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_MAX_AGE)["user"]
+        sent_to = signing.loads(token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_MAX_AGE)["user"]
     except (signing.BadSignature, KeyError, TypeError):
-        return None
+        return False
+    if sent_to != request.user.pk:
+        return False
+    request.session[ENROLMENT_SESSION_KEY] = time.time()
+    return True
 
 
 def enrolment_confirmed(request) -> bool:

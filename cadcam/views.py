@@ -1,28 +1,16 @@
-import time
 
 import redis
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cadcam.emails import send_templated_email
-from cadcam.staff import (
-    ENROLMENT_LINK_MAX_AGE,
-    ENROLMENT_SESSION_KEY,
-    enrolment_token,
-    enrolment_user_id,
-    has_authenticator,
-)
-
-ENROLMENT_MAIL_EVERY = 60  # seconds: one link e-mail a minute at most
+from cadcam.staff import ENROLMENT_LINK_MAX_AGE, enrolment_confirm, enrolment_link_send, has_authenticator
 
 
 @require_GET
@@ -60,7 +48,6 @@ def healthz(request):
     return JsonResponse(body, status=200 if healthy else 503)
 
 
-
 # --- staff: setting up the second factor --------------------------------------------------------
 
 
@@ -75,26 +62,22 @@ def staff_enrol(request):
         raise Http404
     if has_authenticator(user):
         return redirect("admin:index")  # the admin asks for its code
+    minutes = ENROLMENT_LINK_MAX_AGE // 60
     if request.method == "POST":
-        if cache.add(f"staff-enrol-mail:{user.pk}", 1, ENROLMENT_MAIL_EVERY):
-            link = reverse("staff_enrol_confirm", args=[enrolment_token(user)])
-            send_templated_email(to=user.email, template="staff_enrol",
-                                 context={"user": user, "link": link, "minutes": ENROLMENT_LINK_MAX_AGE // 60})
+        enrolment_link_send(user)
         messages.info(request, f"We e-mailed a link to {user.email}. Open it while signed in to this account, "
-                               f"within {ENROLMENT_LINK_MAX_AGE // 60} minutes.")
+                               f"within {minutes} minutes.")
         return redirect("staff_enrol")
-    return render(request, "staff_enrol.html", {"minutes": ENROLMENT_LINK_MAX_AGE // 60})
+    return render(request, "staff_enrol.html", {"minutes": minutes})
 
 
 @login_required
 @require_GET
 def staff_enrol_confirm(request, token: str):
     """The e-mailed link: confirms this session may set up the authenticator app."""
-    user = request.user
-    if not user.is_staff or enrolment_user_id(token) not in (user.pk,):
-        if user.is_staff:
-            messages.error(request, "That link is not valid any more. Ask for a new one.")
-            return redirect("staff_enrol")
+    if not request.user.is_staff:
         raise Http404
-    request.session[ENROLMENT_SESSION_KEY] = time.time()
+    if not enrolment_confirm(request, token):
+        messages.error(request, "That link is not valid any more. Ask for a new one.")
+        return redirect("staff_enrol")
     return redirect("mfa_activate_totp")
