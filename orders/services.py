@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -46,6 +47,7 @@ from payments.gateway import MAX_PAYMENT_CENTS, GatewayError, PaymentStatus
 from payments.ledger import ledger_record, refunded_so_far
 from payments.models import LedgerEntry, MoneyOperation
 from payments.operations import money_operation_run, money_operation_start, money_operations_settled
+from payments.refunds import money_staff_alert
 from payments.simulated import SimulatedGateway
 
 K = MoneyOperation.Kind
@@ -159,6 +161,14 @@ def order_payment_set_up(*, order: Order, by: User) -> Order:
     return order
 
 
+def order_payment_taken_early(*, order: Order, payment_id: str) -> None:
+    """The payment page found the PaymentIntent already captured at Stripe before the designer
+    accepted (taken outside our steps): staff are told, once a day, while it stays so."""
+    if cache.add(f"alerted:captured-early:{order.pk}", True, timeout=24 * 60 * 60):
+        money_staff_alert(order=order, subject="A payment was captured at Stripe before the case was accepted",
+                          lines=[f"PaymentIntent {payment_id} is succeeded."])
+
+
 def _accept_by(order: Order, authorized_at: datetime) -> datetime:
     """Three days to accept, and never after the due date: midnight at its start in the
     client's own time zone (the date they chose), whoever marks the order authorized."""
@@ -232,12 +242,12 @@ def order_accept(*, order: Order, by: User) -> Order:
 def _release(order: Order, action: str, *, by: User | None, note: str = "", due=None) -> Order:
     """Decline, withdraw or expire: the authorization is released at the gateway, then the
     order moves (orders/finishers.py); nothing is charged. `due(order)` re-checks a deadline
-    under the lock."""
+    under the lock and returns the note."""
     with transaction.atomic(durable=True):
         order = lock_order(order)
         check_transition(order, action, by=by)
         if due is not None:
-            due(order)
+            note = due(order)
         if not order.payment_id:  # the payment was never set up: nothing to release
             apply_transition(order, action, by=by, note=note)
             order.save(update_fields=["status"])
@@ -262,18 +272,15 @@ def order_withdraw(*, order: Order, by: User) -> Order:
 def order_expire(*, order: Order, now: datetime | None = None) -> Order:
     """The designer did not answer in time, or the employer never paid. Re-checked under the lock."""
     now = now or timezone.now()
-    notes = {S.REQUESTED: "Not accepted in time", S.PENDING_PAYMENT: "Not paid"}
 
-    def due(locked: Order) -> None:
+    def due(locked: Order) -> str:
         if locked.status == S.REQUESTED and locked.accept_by and now >= locked.accept_by:
-            return
+            return "Not accepted in time"
         if locked.status == S.PENDING_PAYMENT and now >= locked.created_at + UNPAID_DROPPED_AFTER:
-            return
+            return "Not paid"
         raise InvalidTransition("This order is not due to expire.")
 
-    with transaction.atomic():
-        current = Order.objects.only("status").get(pk=order.pk)
-    return _release(order, "expire", by=None, note=notes.get(current.status, ""), due=due)
+    return _release(order, "expire", by=None, due=due)
 
 
 # --- work and completion --------------------------------------------------------------------------

@@ -2,7 +2,6 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +16,7 @@ from cadcam.previews import patient_data_visible, preview_kind
 from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
-from orders.models import Order, OrderFile
+from orders.models import ENDED_UNPAID, Order, OrderFile
 from orders.selectors import order_for, order_payment_step_pending
 from orders.services import (
     order_accept,
@@ -28,6 +27,7 @@ from orders.services import (
     order_mark_authorized,
     order_pay_with_test_card,
     order_payment_set_up,
+    order_payment_taken_early,
     order_request_revision,
     order_withdraw,
 )
@@ -36,7 +36,6 @@ from payments.backends import get_gateway
 from payments.fees import platform_fee_cents
 from payments.gateway import PaymentStatus
 from payments.operations import PaymentStepPending
-from payments.refunds import money_staff_alert
 from payments.stripe_gateway import browser_csp_sources
 
 
@@ -99,10 +98,7 @@ def pay(request, pk: int):
                 raise ApplicationError("This payment was cancelled at the payment service. The case expires by "
                                        "itself; send it again to pay.")
             if payment.status == PaymentStatus.SUCCEEDED:  # taken at Stripe outside the normal steps
-                if cache.add(f"alerted:captured-early:{order.pk}", True, timeout=24 * 60 * 60):  # once a day
-                    money_staff_alert(order=order,
-                                      subject="A payment was captured at Stripe before the case was accepted",
-                                      lines=[f"PaymentIntent {payment.id} is succeeded."])
+                order_payment_taken_early(order=order, payment_id=payment.id)
                 raise ApplicationError("This payment was already taken at the payment service. Our team has been "
                                        "told and will write to you; do not pay again.")
             context = {
@@ -151,9 +147,6 @@ def _card_confirmed(request, order: Order, payment, *, message: str = ALREADY_AU
     return redirect("orders:detail", order.pk)
 
 
-CLOSED_UNPAID = (Order.Status.EXPIRED, Order.Status.WITHDRAWN, Order.Status.DECLINED)
-
-
 @login_required
 @require_GET
 def pay_check(request, pk: int):
@@ -169,8 +162,8 @@ def pay_check(request, pk: int):
                 order = order_mark_authorized(order=order)
         except ApplicationError:
             pass  # the payment service did not answer: the client reads Stripe's own message
-    closed = order.status in CLOSED_UNPAID
-    paid = order.status not in (Order.Status.PENDING_PAYMENT, *CLOSED_UNPAID)
+    closed = order.status in ENDED_UNPAID
+    paid = order.status not in (Order.Status.PENDING_PAYMENT, *ENDED_UNPAID)
     message = f"This case is {order.get_status_display().lower()}: nothing was charged." if closed else ""
     response = JsonResponse({"paid": paid, "closed": closed, "message": message,
                              "url": reverse("orders:detail", args=[order.pk])})
