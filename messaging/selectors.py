@@ -85,14 +85,6 @@ def conversation_for(user, pk) -> Conversation:
         raise Http404 from None
 
 
-def may_read(user, conversation: Conversation) -> bool:
-    if not user.is_authenticated:
-        return False
-    if acting_as_staff(user) and conversation.staff_may_read:
-        return True
-    return is_participant(user, conversation)
-
-
 def attachment_for(user, conversation_pk, pk) -> Attachment:
     """An attachment of a conversation this user may read; 404 otherwise."""
     conversation = conversation_for(user, conversation_pk)
