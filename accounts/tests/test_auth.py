@@ -278,6 +278,8 @@ class TestStaffEnrolment:
 
         answer = client.get(reverse("staff_enrol_confirm", args=[enrolment_token(other)]))
         assert answer["Location"] == reverse("staff_enrol")
+        page = client.get(answer["Location"]).content.decode()
+        assert "That link is not valid any more. Ask for a new one." in page
         with time_machine.travel(timezone.now() - timedelta(minutes=31)):
             old = enrolment_token(staff)
         assert client.get(reverse("staff_enrol_confirm", args=[old]))["Location"] == reverse("staff_enrol")
