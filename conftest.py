@@ -1,14 +1,20 @@
+import dataclasses
+import io
 import socket
 import subprocess
 import sys
 import time
+import uuid
 
+import boto3
 import pytest
 import responses
 import stripe
 from django.core.cache import cache
+from django.core.management import call_command
 
 from cadcam.celery import app as celery_app
+from cadcam.s3_settings import s3_storages
 from payments.tests.helpers import API, CONNECT_SECRET, PLATFORM_SECRET, stripe_list
 
 
@@ -133,3 +139,60 @@ def stripe_api(settings):
              "source": {"id": "py_1", "object": "charge", "source_transfer": "tr_1"}},
         ]))
         yield rsps
+
+
+# --- S3 offline: moto's S3 API for the S3 storage and direct-upload tests ---------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3 API on a free loopback port, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    host, port = server._server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(settings, s3_server, live_server_origin):
+    """Public media and private files on S3: the settings' own configuration pointed at the moto
+    server, with a bucket of its own set up by `s3_setup` (CORS for this test's origin)."""
+    bucket = f"cadcam-{uuid.uuid4().hex[:16]}"
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {**settings.STORAGES, **s3_storages(
+        bucket=bucket, endpoint_url=s3_server, region_name="us-east-1", access_key="testing",
+        secret_key="testing", url_protocol="http:", addressing_style="path",
+    )}
+    call_command("s3_setup", origins=[live_server_origin], stdout=io.StringIO())
+    yield S3(client=client, bucket=bucket, endpoint=s3_server)
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+    for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    client.delete_bucket(Bucket=bucket)
+
+
+@pytest.fixture
+def live_server_origin():
+    """The origin the browser tests' pages come from (overridden by e2e/conftest.py)."""
+    return "http://testserver"
+
+
+@dataclasses.dataclass
+class S3:
+    client: object
+    bucket: str
+    endpoint: str
+
+    def keys(self, prefix: str = "") -> list[str]:
+        answer = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in answer.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()

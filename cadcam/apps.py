@@ -12,10 +12,18 @@ class CadcamConfig(AppConfig):
 
     def ready(self):
         from allauth.mfa.signals import authenticator_added
+        from django.apps import apps
+        from django.db.models import FileField
+        from django.db.models.signals import post_delete
 
         from cadcam.staff import second_factor_set_up
+        from cadcam.storage import delete_files_on_commit
 
         authenticator_added.connect(second_factor_set_up, dispatch_uid="cadcam.staff.second_factor_set_up")
+        for model in apps.get_models():
+            if any(isinstance(field, FileField) for field in model._meta.concrete_fields):
+                post_delete.connect(delete_files_on_commit, sender=model,
+                                    dispatch_uid=f"cadcam.storage.delete_files_on_commit:{model._meta.label}")
 
 
 class StaffAdminConfig(admin_apps.AdminConfig):

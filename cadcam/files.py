@@ -22,7 +22,7 @@ from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from PIL import Image
 
@@ -79,9 +79,11 @@ def _human_list(extensions: Iterable[str]) -> str:
     return ", ".join(sorted((EXTENSION_DISPLAY_NAMES.get(ext, ext.upper()) for ext in extensions), key=str.lower))
 
 
-def check_upload(upload: UploadedFile, *, allowed: set[str], max_bytes: int) -> str:
-    """Validate an upload; return its lower-case extension or raise ValidationError."""
-    name = PurePath(upload.name or "").name
+def check_name_and_size(name: str, size: int | None, *, allowed: set[str], max_bytes: int) -> str:
+    """The checks that need no content: the type by extension and the size. Returns the
+    lower-case extension or raises ValidationError. (Direct uploads ask this before the
+    browser sends anything.)"""
+    name = PurePath(name or "").name
     extension = extension_of(name)
     if extension not in allowed:
         raise ValidationError(
@@ -89,14 +91,23 @@ def check_upload(upload: UploadedFile, *, allowed: set[str], max_bytes: int) -> 
             code="file_type",
             params={"name": name or "The file", "types": _human_list(allowed)},
         )
-    if upload.size is None or upload.size > max_bytes:
+    if size is None or size > max_bytes:
         raise ValidationError(
             "%(name)s is %(size)s; the limit is %(limit)s.",
             code="file_size",
-            params={"name": name, "size": filesizeformat(upload.size or 0), "limit": filesizeformat(max_bytes)},
+            params={"name": name, "size": filesizeformat(size or 0), "limit": filesizeformat(max_bytes)},
         )
-    if upload.size == 0:
+    if size <= 0:
         raise ValidationError("%(name)s is empty.", code="file_empty", params={"name": name})
+    return extension
+
+
+def check_upload(upload: UploadedFile, *, allowed: set[str], max_bytes: int) -> str:
+    """Validate an upload (or a direct upload's object, read through ranged GETs: it has the
+    same `name`, `size`, `read` and `seek`); return its lower-case extension or raise
+    ValidationError."""
+    name = PurePath(upload.name or "").name
+    extension = check_name_and_size(name, upload.size, allowed=allowed, max_bytes=max_bytes)
     if extension in PILLOW_FORMATS:
         _check_image(upload, name=name, expected=PILLOW_FORMATS[extension])
     elif extension in MAGIC_PREFIXES:
@@ -313,14 +324,24 @@ INLINE_FILE_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-
 
 def private_file_response(field_file, *, filename: str, as_attachment: bool = True):
     """Serve a private file to someone a view has already checked: never cached, never
-    sniffed into another type. (The single place to switch to presigned URLs for S3.)
+    sniffed into another type.
 
     With `as_attachment=False` the file is sent inline for previews: images and PDFs with
     their own type (and frameable by our own pages), anything else as
-    application/octet-stream."""
+    application/octet-stream.
+
+    On S3 (cadcam/storage.py) the answer is a redirect to a signed URL that lives a few
+    minutes and names the same disposition and type; the bytes never pass through us."""
     content_type = None if as_attachment else INLINE_CONTENT_TYPES.get(
         extension_of(filename), INLINE_FALLBACK_CONTENT_TYPE
     )
+    signed_download_url = getattr(field_file.storage, "signed_download_url", None)
+    if signed_download_url is not None:
+        response = HttpResponseRedirect(signed_download_url(
+            field_file.name, filename=filename, content_type=content_type, inline=not as_attachment
+        ))
+        response["Cache-Control"] = "private, no-store"
+        return response
     response = FileResponse(
         field_file.open("rb"), as_attachment=as_attachment, filename=filename, content_type=content_type
     )

@@ -2,28 +2,73 @@ import re
 
 from django import forms
 
+from cadcam.direct_uploads import UploadedObject, uploaded_objects
+
 
 class MultipleFileInput(forms.ClearableFileInput):
+    """Several files in one input. Besides the files posted with the form, the value holds
+    the tokens of files the browser already sent straight to the bucket (S3 mode): the upload
+    script posts them as plain values under the field's own name."""
+
     allow_multiple_selected = True
+
+    def value_from_datadict(self, data, files, name):
+        posted = super().value_from_datadict(data, files, name) or []
+        if not isinstance(posted, list):
+            posted = [posted]
+        return posted + [token for token in data.getlist(name) if isinstance(token, str) and token]
+
+    def value_omitted_from_data(self, data, files, name):
+        return super().value_omitted_from_data(data, files, name) and name not in data
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one input; `check(upload)` validates each one (raising ValidationError)."""
+    """Several files in one input; `check(upload)` validates each one (raising ValidationError).
+
+    Direct uploads are named by token and resolved for the form's `uploader` (the signed-in
+    user, given to the form) into `UploadedObject`s, checked like posted files. One that fails
+    its check is deleted at once; the ones that pass are kept on `kept`, so a form shown again
+    for another error sends them again without a second upload."""
 
     def __init__(self, *args, check=None, accept: str = "", **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept} if accept else {}))
         super().__init__(*args, **kwargs)
         self.check = check
+        self.uploader = None
+        self.kept: list[UploadedObject] = []
 
     def clean(self, data, initial=None):
-        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
+        values = data if isinstance(data, list | tuple) else ([data] if data else [])
+        tokens = [value for value in values if isinstance(value, str)]
+        uploads = [value for value in values if not isinstance(value, str)]
+        if tokens:
+            uploads += uploaded_objects(self.uploader, tokens)
         if self.required and not uploads:
             raise forms.ValidationError(self.error_messages["required"], code="required")
         cleaned = [super(MultipleFileField, self).clean(upload, initial) for upload in uploads]
-        if self.check:
-            for upload in cleaned:
+        errors, refused = [], []
+        for upload in cleaned if self.check else ():
+            try:
                 self.check(upload)
+            except forms.ValidationError as error:
+                errors.append(error)
+                if isinstance(upload, UploadedObject):
+                    upload.refuse()
+                    refused.append(upload)
+        self.kept = [upload for upload in cleaned if isinstance(upload, UploadedObject) and upload not in refused]
+        if errors:
+            raise forms.ValidationError(errors)
         return cleaned
+
+
+class UploaderMixin:
+    """`uploader=request.user` tells the form's file fields whose direct uploads they may use."""
+
+    def __init__(self, *args, uploader=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, MultipleFileField):
+                field.uploader = uploader
 
 
 # Control characters: C0, DEL and C1, the Unicode line and paragraph separators, and the
@@ -63,9 +108,9 @@ class PlainTextMixin:
             field.validators.append(no_control_characters_but_line_breaks if multi_line else no_control_characters)
 
 
-class Form(PlainTextMixin, forms.Form):
+class Form(UploaderMixin, PlainTextMixin, forms.Form):
     pass
 
 
-class ModelForm(PlainTextMixin, forms.ModelForm):
+class ModelForm(UploaderMixin, PlainTextMixin, forms.ModelForm):
     pass

@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from cadcam.errors import ApplicationError
 from cadcam.forms import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINE_BREAKS
 from cadcam.staff import enrolment_confirmed, has_authenticator, staff_session_verified, step_up
+from cadcam.storage import storage_browser_origins
 
 
 class BadBytesMiddleware:
@@ -54,6 +55,30 @@ class PrivateCacheMiddleware:
             return user.is_authenticated
         session = getattr(request, "session", None)
         return session is not None and SESSION_KEY in session
+
+
+class StorageCSPMiddleware:
+    """With files on S3, pages load public images, image and PDF previews, 3D previews and
+    direct uploads from the bucket's address: add it to the policy's img-src, connect-src and
+    frame-src (after any view's own additions). Locally it adds nothing. Sits just inside
+    django-csp's middleware, which reads `response._csp_update` on the way out."""
+
+    DIRECTIVES = ("img-src", "connect-src", "frame-src")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        origins = storage_browser_origins()
+        if origins:
+            update = dict(getattr(response, "_csp_update", None) or {})
+            for directive in self.DIRECTIVES:
+                present = update.get(directive) or []
+                present = [present] if isinstance(present, str) else list(present)
+                update[directive] = present + [origin for origin in origins if origin not in present]
+            response._csp_update = update
+        return response
 
 
 class StaffStepUpMiddleware:

@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.contrib.messages import constants as message_constants
 
+from cadcam.s3_settings import s3_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "cadcam.middleware.StorageCSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cadcam.middleware.StaffStepUpMiddleware",
     "cadcam.middleware.UserTimezoneMiddleware",
@@ -113,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "messaging.context_processors.unread_messages",
                 "cadcam.staff.staff_context",
+                "cadcam.direct_uploads.direct_upload_context",
             ],
         },
     },
@@ -216,6 +220,32 @@ STORAGES = {
         )
     },
 }
+# Files on S3 or an S3-compatible service (MinIO, Ceph, R2, Wasabi, ...): set the bucket and the
+# public media and private files go there (README "Files on S3"); without it they stay in the
+# local folders above. The apps only ever see STORAGES["default"] and STORAGES["private"].
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES |= s3_storages(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        private_bucket=env("AWS_PRIVATE_STORAGE_BUCKET_NAME", default=""),
+        endpoint_url=env("AWS_S3_ENDPOINT_URL", default=None),
+        browser_endpoint_url=env("AWS_S3_BROWSER_ENDPOINT_URL", default=None),
+        region_name=env("AWS_S3_REGION_NAME", default=None),
+        public_location=env("AWS_LOCATION", default="media"),
+        private_location=env("AWS_PRIVATE_LOCATION", default="private"),
+        public_acl=env("AWS_PUBLIC_ACL", default="public-read"),
+        custom_domain=env("AWS_S3_CUSTOM_DOMAIN", default=None),
+        url_protocol=env("AWS_S3_URL_PROTOCOL", default="https:"),
+        addressing_style=env("AWS_S3_ADDRESSING_STYLE", default=None),
+        signed_url_seconds=env.int("PRIVATE_FILE_URL_SECONDS", default=300),
+    )
+# Direct uploads (S3 only): the browser sends files of up to this size with one presigned
+# POST, larger ones in parts of this size (multipart upload). Uploads never attached to an
+# order or message are deleted after DIRECT_UPLOAD_ORPHAN_HOURS; one account's unattached
+# uploads may hold at most DIRECT_UPLOADS_PENDING_QUOTA_BYTES.
+DIRECT_UPLOAD_PART_BYTES = env.int("DIRECT_UPLOAD_PART_BYTES", default=16 * 1024 * 1024)
+DIRECT_UPLOAD_ORPHAN_HOURS = env.int("DIRECT_UPLOAD_ORPHAN_HOURS", default=24)
+DIRECT_UPLOADS_PENDING_QUOTA_BYTES = env.int("DIRECT_UPLOADS_PENDING_QUOTA_BYTES", default=2 * 1024**3)
 
 # Development serves static files straight from the source folders; production from
 # `collectstatic`'s compressed, hashed copies.
@@ -261,6 +291,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks live here, in code; django-celery-beat's database scheduler writes
 # them to its tables when beat starts, where staff can see (and pause) them in admin.
 CELERY_BEAT_SCHEDULE = {
+    "sweep-direct-uploads": {
+        "task": "cadcam.tasks.sweep_direct_uploads",
+        "schedule": 10 * 60,
+    },
     "clear-expired-sessions": {
         "task": "cadcam.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,

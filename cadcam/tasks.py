@@ -2,6 +2,8 @@ from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 
+from cadcam.direct_uploads import direct_uploads_sweep, fingerprint_direct_upload  # noqa: F401 - registers the task
+
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def send_email(*, subject: str, text: str, html: str, to: list[str], from_email: str, headers: dict) -> None:
@@ -13,3 +15,8 @@ def send_email(*, subject: str, text: str, html: str, to: list[str], from_email:
 @shared_task
 def clear_expired_sessions() -> None:
     call_command("clearsessions")
+
+
+@shared_task
+def sweep_direct_uploads() -> dict:
+    return direct_uploads_sweep()

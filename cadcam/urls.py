@@ -14,6 +14,8 @@ urlpatterns = [
     path("staff/two-factor/", views.staff_enrol, name="staff_enrol"),
     path("staff/two-factor/<str:token>/", views.staff_enrol_confirm, name="staff_enrol_confirm"),
     path("favicon.ico", views.favicon),
+    path("uploads/", views.direct_upload_start, name="direct_upload_start"),
+    path("uploads/<uuid:token>/complete/", views.direct_upload_complete, name="direct_upload_complete"),
     path("", include("cadcam.pages")),
     path("", include("accounts.urls")),
     path("listings/", include("listings.urls")),

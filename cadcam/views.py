@@ -1,3 +1,4 @@
+import json
 
 import redis
 from django.conf import settings
@@ -7,9 +8,14 @@ from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cadcam import direct_uploads
+from cadcam.direct_uploads import direct_uploads_enabled
+from cadcam.errors import ApplicationError
+from cadcam.models import DirectUpload
 from cadcam.staff import ENROLMENT_LINK_MAX_AGE, enrolment_confirm, enrolment_link_send, has_authenticator
 
 
@@ -81,3 +87,54 @@ def staff_enrol_confirm(request, token: str):
         messages.error(request, "That link is not valid any more. Ask for a new one.")
         return redirect("staff_enrol")
     return redirect("mfa_activate_totp")
+
+
+# --- direct uploads (S3 mode; cadcam/direct_uploads.py, static/js/upload-progress.js) -----------
+
+
+def _json_body(request) -> dict:
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise ApplicationError("Send the upload's details as a JSON object.")
+    return payload
+
+
+def _upload_refused(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@login_required
+@require_POST
+def direct_upload_start(request):
+    """`{"name": ..., "size": bytes}` -> where the browser sends the file (201), or
+    `{"error": ...}` (400) for a name or size the forms would refuse."""
+    if not direct_uploads_enabled():
+        raise Http404
+    try:
+        payload = _json_body(request)
+        name, size = payload.get("name"), payload.get("size")
+        if not isinstance(name, str) or not name.strip() or isinstance(size, bool) or not isinstance(size, int):
+            raise ApplicationError("Give the file's name and its size in bytes.")
+        answer = direct_uploads.direct_upload_start(owner=request.user, name=name, size=size)
+    except ApplicationError as error:
+        return _upload_refused(error.message)
+    answer["complete_url"] = reverse("direct_upload_complete", args=[answer["token"]])
+    return JsonResponse(answer, status=201)
+
+
+@login_required
+@require_POST
+def direct_upload_complete(request, token):
+    """The browser has sent the bytes: check they all arrived. 404 for another's upload."""
+    if not direct_uploads_enabled():
+        raise Http404
+    try:
+        upload = direct_uploads.direct_upload_complete(owner=request.user, token=token)
+    except DirectUpload.DoesNotExist:
+        raise Http404 from None
+    except ApplicationError as error:
+        return _upload_refused(error.message)
+    return JsonResponse({"token": str(upload.token), "name": upload.name, "size": upload.size})

@@ -17,7 +17,7 @@ def open_dispute(request, pk: int):
     if not dispute_may_open(order, request.user):
         messages.error(request, "A dispute cannot be opened on this order now.")
         return redirect("orders:detail", order.pk)
-    form = DisputeForm(request.POST or None, request.FILES or None)
+    form = DisputeForm(request.POST or None, request.FILES or None, uploader=request.user)
     if form_valid_with_uploads(request, form):
         try:
             dispute_open(order=order, by=request.user, reason=form.cleaned_data["reason"],

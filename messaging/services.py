@@ -31,9 +31,10 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
+from cadcam.direct_uploads import store_upload
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError
-from cadcam.files import check_case_file, safe_filename, sha256_of
+from cadcam.files import check_case_file, safe_filename
 from cadcam.staff import acting_as_staff
 from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
@@ -221,10 +222,8 @@ def message_send(*, conversation: Conversation, sender: User, body: str, files: 
     message = Message.objects.create(conversation=conversation, sender=sender, body=body)
     for upload in files:
         name = safe_filename(upload.name)
-        attachment = Attachment(message=message, name=name, size=upload.size, sha256=sha256_of(upload),
-                                hide_patient_data=hide_patient_data)
-        attachment.file.save(name, upload, save=False)
-        attachment.save()
+        attachment = Attachment(message=message, name=name, size=upload.size, hide_patient_data=hide_patient_data)
+        store_upload(attachment, upload, name=name, owner=sender)
     conversation.last_message_at = message.created_at
     conversation.save(update_fields=["last_message_at"])
     seat = _seat(conversation, sender)  # staff answering support or a dispute join the thread

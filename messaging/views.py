@@ -101,7 +101,7 @@ def _compose(request, *, recipient, listing=None):
     existing = selectors.existing_direct(request.user, recipient, listing=listing)
     if request.method == "GET" and existing is not None:
         return redirect(existing)
-    form = MessageForm(request.POST or None, request.FILES or None)
+    form = MessageForm(request.POST or None, request.FILES or None, uploader=request.user)
     if request.method == "POST" and _valid_with_files(request, form):
         try:
             message = services.direct_message_send(
@@ -180,7 +180,7 @@ def conversation(request, pk: int):
 @require_POST
 def send(request, pk: int):
     conversation = selectors.conversation_for(request.user, pk)
-    form = MessageForm(request.POST, request.FILES)
+    form = MessageForm(request.POST, request.FILES, uploader=request.user)
     if _valid_with_files(request, form):
         try:
             services.message_send(conversation=conversation, sender=request.user, **_send_kwargs(form))

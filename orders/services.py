@@ -21,8 +21,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from cadcam.direct_uploads import store_upload
 from cadcam.errors import ApplicationError, InvalidTransition
-from cadcam.files import safe_filename, sha256_of
+from cadcam.files import safe_filename
 from cadcam.money import format_cents
 from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
@@ -60,13 +61,13 @@ MAX_QUANTITY = 100
 def _attach(order: Order, uploads: Sequence, *, by: User, delivery: Delivery | None = None,
             hide_patient_data: bool = True) -> None:
     """Store uploaded files (already checked by the form) privately, with their fingerprint and
-    the uploader's choice to hide patient data in exocad summaries from the other party."""
+    the uploader's choice to hide patient data in exocad summaries from the other party. Files
+    the browser sent straight to the bucket move under the order's prefix (store_upload)."""
     for upload in uploads:
         name = safe_filename(upload.name)
         stored = OrderFile(order=order, delivery=delivery, uploaded_by=by, name=name, size=upload.size,
-                           sha256=sha256_of(upload), hide_patient_data=hide_patient_data)
-        stored.file.save(name, upload, save=False)
-        stored.save()
+                           hide_patient_data=hide_patient_data)
+        store_upload(stored, upload, name=name, owner=by)
 
 
 def _check_may_send(employer: User, files: Sequence) -> None:

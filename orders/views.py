@@ -51,7 +51,7 @@ def send_case(request, pk: int):
     if not EmailAddress.objects.filter(user=request.user, verified=True).exists():
         messages.warning(request, "Verify your e-mail address before sending a case.")
         return redirect("account_email")
-    form = SendCaseForm(request.POST or None, request.FILES or None, listing=listing)
+    form = SendCaseForm(request.POST or None, request.FILES or None, listing=listing, uploader=request.user)
     if form_valid_with_uploads(request, form):
         try:
             order = order_create(
@@ -217,7 +217,7 @@ def act(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404
     form_class, run, success = ACTIONS[action]
-    form = form_class(request.POST, request.FILES) if form_class else None
+    form = form_class(request.POST, request.FILES, uploader=request.user) if form_class else None
     if form is not None and not form_valid_with_uploads(request, form):
         for errors in form.errors.values():
             for error in errors:
