@@ -10,10 +10,11 @@ straight to the private bucket, so 100 MB never passes through a web worker.
 3. The form submits the upload's token in place of the file. `MultipleFileField` turns the
    owner's tokens into `UploadedObject`s, which read the object through ranged GETs, so
    `check_case_file` runs unchanged; a refused object is deleted at once.
-4. The service stores it with `store_upload` like a streamed file. In the same transaction the
-   row is marked attached, with its target; after commit the object is copied under the
-   order's or conversation's prefix and the upload's copy deleted (`direct_upload_finish`),
-   and a task computes the SHA-256 the file row keeps.
+4. The service stores it with `store_upload` like a streamed file: the file row points at the
+   uploaded object and the upload is marked attached, with the name it will have. After
+   commit a task (`direct_upload_finish`) copies it under the order's or conversation's
+   prefix, points the row there, deletes the upload's copy and computes the SHA-256 the row
+   keeps: the request waits for none of it.
 
 Every step can be lost half way and is finished by `direct_uploads_sweep` (every 10 minutes):
 attached uploads not yet moved are moved, and uploads (or objects, or multipart uploads
@@ -234,9 +235,11 @@ def uploaded_objects(owner, tokens: Iterable[str]) -> list[UploadedObject]:
 
 def store_upload(instance, upload, *, name: str, owner, field: str = "file") -> None:
     """Keep an accepted upload in the private file field `field` of `instance` and save the row
-    (whose SHA-256 goes in its `sha256`). A streamed upload is written to storage here; a direct
-    upload is adopted: the row is marked attached in this transaction, and after commit the
-    object moves under the row's prefix and a task fills in the SHA-256."""
+    (whose SHA-256 goes in its `sha256`). A streamed upload is written to storage here. A direct
+    upload is adopted where it lies: the row points at the uploaded object, and the upload is
+    marked attached with the name it will have under the row's prefix; after commit a task
+    moves it there and fills in the SHA-256 (`direct_upload_finish`), so the request waits for
+    neither."""
     field_file = getattr(instance, field)
     if not isinstance(upload, UploadedObject):
         instance.sha256 = sha256_of(upload)
@@ -249,62 +252,57 @@ def store_upload(instance, upload, *, name: str, owner, field: str = "file") -> 
     if direct is None:
         raise ApplicationError(f"{upload.name} was already sent, or its upload has expired; choose the file again.")
     target = field_file.field.generate_filename(instance, name)
-    field_file.name = field_file.storage.get_available_name(target, max_length=field_file.field.max_length)
+    direct.target_name = field_file.storage.get_available_name(target, max_length=field_file.field.max_length)
+    field_file.name = direct.storage_name
     instance.sha256 = ""
     instance.save()
     direct.attached_at = timezone.now()
     direct.target_model = instance._meta.label_lower
     direct.target_pk = instance.pk
-    direct.target_name = field_file.name
-    direct.save(update_fields=["attached_at", "target_model", "target_pk", "target_name"])
-    transaction.on_commit(lambda: direct_upload_finish(direct.pk))
-
-
-def direct_upload_finish(pk: int) -> None:
-    """Move an attached upload to its row's name (a copy inside the bucket, then the upload's
-    copy deleted) and queue the fingerprint. Safe to repeat; a failure is left to the sweep."""
-    with transaction.atomic():
-        direct = DirectUpload.objects.select_for_update(skip_locked=True).filter(
-            pk=pk, attached_at__isnull=False
-        ).first()
-        if direct is None:
-            return
-        if direct.moved_at is None:
-            storage = private_storage()
-            try:
-                if storage.head(direct.storage_name) is not None:
-                    storage.copy(direct.storage_name, direct.target_name)
-                    storage.delete(direct.storage_name)
-                elif storage.head(direct.target_name) is None:
-                    logger.error("Direct upload %s has no object at %s or %s.", direct.token, direct.storage_name,
-                                 direct.target_name)
-                    return
-            except ClientError:
-                logger.exception("Moving direct upload %s failed; the sweep tries again.", direct.token)
-                return
-            direct.moved_at = timezone.now()
-            direct.save(update_fields=["moved_at"])
-        transaction.on_commit(lambda: fingerprint_direct_upload.delay(direct.pk))
+    direct.target_field = field
+    direct.save(update_fields=["attached_at", "target_model", "target_pk", "target_field", "target_name"])
+    transaction.on_commit(lambda: finish_direct_upload.delay(direct.pk))
 
 
 @shared_task
-def fingerprint_direct_upload(pk: int) -> None:
-    direct_upload_fingerprint(pk)
+def finish_direct_upload(pk: int) -> None:
+    direct_upload_finish(pk)
 
 
-def direct_upload_fingerprint(pk: int) -> None:
-    """Compute the moved object's SHA-256 (read by this worker, not the web process), store it
-    in the row that keeps the file, and forget the upload."""
-    direct = DirectUpload.objects.filter(pk=pk, moved_at__isnull=False).first()
+def direct_upload_finish(pk: int) -> None:
+    """Move an attached upload under its row's prefix and record its SHA-256, in steps that can
+    each be cut off and run again (the sweep does, for uploads left half way):
+
+    1. copy the object to its target name (inside the bucket: the bytes never leave S3);
+    2. point the row at the copy (only if it still points at the upload);
+    3. delete the upload's object, and mark the upload moved;
+    4. read the copy (in this worker) for its SHA-256, store it, and forget the upload."""
+    direct = DirectUpload.objects.filter(pk=pk, attached_at__isnull=False).first()
     if direct is None:
         return
+    storage = private_storage()
+    rows = apps.get_model(direct.target_model)._default_manager.filter(pk=direct.target_pk)
+    if not rows.exists():  # the row was deleted before the move: nothing to keep
+        with transaction.atomic():
+            _discard(direct)
+        return
+    if direct.moved_at is None:
+        if storage.head(direct.storage_name) is not None:
+            storage.copy(direct.storage_name, direct.target_name)
+        elif storage.head(direct.target_name) is None:
+            logger.error("Direct upload %s has no object at %s or %s.", direct.token, direct.storage_name,
+                         direct.target_name)
+            return
+        rows.filter(**{direct.target_field: direct.storage_name}).update(**{direct.target_field: direct.target_name})
+        storage.delete(direct.storage_name)
+        direct.moved_at = timezone.now()
+        direct.save(update_fields=["moved_at"])
     digest = hashlib.sha256()
-    with private_storage().open(direct.target_name, "rb") as stored:
+    with storage.open(direct.target_name, "rb") as stored:
         for chunk in iter(lambda: stored.read(1 << 20), b""):
             digest.update(chunk)
-    model = apps.get_model(direct.target_model)
     with transaction.atomic():
-        model.objects.filter(pk=direct.target_pk, sha256="").update(sha256=digest.hexdigest())
+        rows.filter(sha256="").update(sha256=digest.hexdigest())
         DirectUpload.objects.filter(pk=direct.pk).delete()
 
 
@@ -325,17 +323,16 @@ def _discard(upload: DirectUpload) -> None:
 def direct_uploads_sweep(now=None) -> dict[str, int]:
     """Finish what was left half way and delete what was never used (beat, every 10 minutes)."""
     now = now or timezone.now()
-    counts = {"finished": 0, "fingerprinted": 0, "deleted": 0, "stray_objects": 0, "stray_multipart": 0}
+    counts = {"finished": 0, "deleted": 0, "stray_objects": 0, "stray_multipart": 0}
     if not direct_uploads_enabled():
         return counts
-    late = DirectUpload.objects.filter(attached_at__lt=now - FINISH_AFTER)
-    for pk, moved_at in late.values_list("pk", "moved_at"):
-        if moved_at is None:
+    for pk in DirectUpload.objects.filter(attached_at__lt=now - FINISH_AFTER).values_list("pk", flat=True):
+        try:
             direct_upload_finish(pk)
-            counts["finished"] += 1
-        else:
-            direct_upload_fingerprint(pk)
-            counts["fingerprinted"] += 1
+        except ClientError:
+            logger.exception("Finishing direct upload %s failed; the next sweep tries again.", pk)
+            continue
+        counts["finished"] += 1
     cutoff = _orphan_cutoff(now)
     for pk in DirectUpload.objects.filter(attached_at__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True):
         with transaction.atomic():

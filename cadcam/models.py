@@ -17,10 +17,11 @@ class DirectUpload(models.Model):
     multipart_id = models.CharField(max_length=1024, blank=True, help_text="The S3 multipart upload, if any.")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the browser finished sending it.")
-    # Set in the transaction that attaches it; the object moves after that commits.
+    # Set in the transaction that attaches it; the object moves (and the row follows) after that commits.
     attached_at = models.DateTimeField(null=True, blank=True)
     target_model = models.CharField(max_length=100, blank=True, help_text="app_label.model of the row that keeps it.")
     target_pk = models.BigIntegerField(null=True, blank=True)
+    target_field = models.CharField(max_length=100, blank=True, help_text="Its file field on that row.")
     target_name = models.CharField(max_length=255, blank=True, help_text="Its storage name once moved.")
     moved_at = models.DateTimeField(null=True, blank=True)
 

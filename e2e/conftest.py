@@ -68,3 +68,9 @@ def page(browser, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def live_server_origin(live_server):
+    """The S3 fixture's CORS rules let this origin post files to the bucket."""
+    return live_server.url

@@ -19,7 +19,12 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.tests.helpers import make_user
-from cadcam.direct_uploads import direct_upload_complete, direct_upload_start, direct_uploads_sweep
+from cadcam.direct_uploads import (
+    direct_upload_complete,
+    direct_upload_finish,
+    direct_upload_start,
+    direct_uploads_sweep,
+)
 from cadcam.models import DirectUpload
 from cadcam.s3_settings import PUBLIC_CACHE_CONTROL
 from cadcam.storage import private_storage
@@ -355,20 +360,55 @@ def test_an_attached_upload_whose_move_was_lost_is_moved_by_the_sweep(
     listing = make_published()
     client.force_login(make_user())
     token = s3_helpers.upload(client, "crown.stl", stl_bytes(2))
-    send_case(client, listing, [token])  # committed, but the process died before the move
+    send_case(client, listing, [token])  # committed, but the task that moves it never ran
     stored = OrderFile.objects.get()
     assert s3.keys("private/uploads/") == [f"private/uploads/{token}/crown.stl"]
     assert s3.keys("private/orders/") == []
-    assert stored.sha256 == ""
+    # Until it moves, the row points at the uploaded object: the file can be downloaded already.
+    assert stored.file.name == f"uploads/{token}/crown.stl" and stored.sha256 == ""
+    download = client.get(reverse("orders:download", args=[stored.order_id, stored.pk]))
+    assert requests.get(download["Location"], timeout=10).content == stl_bytes(2)
 
     with django_capture_on_commit_callbacks(execute=True):
         counts = direct_uploads_sweep(now=timezone.now() + timedelta(minutes=11))
     assert counts["finished"] == 1
+    stored.refresh_from_db()
+    assert stored.file.name == f"orders/{stored.order_id}/crown.stl"
     assert s3.keys("private/orders/") == [f"private/{stored.file.name}"]
     assert s3.keys("private/uploads/") == []
-    stored.refresh_from_db()
     assert stored.sha256 == hashlib.sha256(stl_bytes(2)).hexdigest()
     assert not DirectUpload.objects.exists()
+
+
+def test_a_move_cut_off_half_way_is_finished_by_running_it_again(s3, client):
+    """The copy was made, but the process died before the row was pointed at it."""
+    listing = make_published()
+    client.force_login(make_user())
+    token = s3_helpers.upload(client, "crown.stl", stl_bytes(2))
+    send_case(client, listing, [token])
+    direct = DirectUpload.objects.get()
+    private_storage().copy(direct.storage_name, direct.target_name)
+
+    direct_upload_finish(direct.pk)
+
+    stored = OrderFile.objects.get()
+    assert stored.file.name == direct.target_name
+    assert s3.keys("private/uploads/") == [] and s3.keys("private/orders/") == [f"private/{direct.target_name}"]
+    assert stored.sha256 == hashlib.sha256(stl_bytes(2)).hexdigest()
+
+
+def test_a_row_deleted_before_the_move_takes_the_upload_with_it(s3, client, django_capture_on_commit_callbacks):
+    listing = make_published()
+    client.force_login(make_user())
+    token = s3_helpers.upload(client, "crown.stl", stl_bytes(2))
+    send_case(client, listing, [token])
+    direct = DirectUpload.objects.get()
+    OrderFile.objects.all().delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        direct_upload_finish(direct.pk)
+    assert not DirectUpload.objects.exists()
+    assert s3.keys("private/uploads/") == s3.keys("private/orders/") == []
 
 
 def test_deleting_a_row_deletes_its_object_once_committed(s3, django_capture_on_commit_callbacks):

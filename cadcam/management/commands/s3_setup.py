@@ -1,5 +1,6 @@
 import json
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
@@ -27,7 +28,14 @@ class Command(BaseCommand):
             raise CommandError("Files are on the local disk: set AWS_STORAGE_BUCKET_NAME first.")
         origins = origins or [f"{'http' if settings.DEBUG else 'https'}://{settings.SITE_DOMAIN}"]
         client = private.client
-        client.put_bucket_cors(Bucket=private.bucket_name, CORSConfiguration={"CORSRules": bucket_cors_rules(origins)})
+        try:
+            client.put_bucket_cors(Bucket=private.bucket_name,
+                                   CORSConfiguration={"CORSRules": bucket_cors_rules(origins)})
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NotImplemented":
+                raise
+            # MinIO takes no per-bucket CORS rules: it answers any origin itself.
+            self.stdout.write(self.style.WARNING(f"{private.bucket_name}: this service takes no CORS rules."))
         # A safety net under the sweep (cadcam/direct_uploads.py): nothing stays under uploads/
         # for long, attached or not.
         uploads = private.key("uploads") + "/"

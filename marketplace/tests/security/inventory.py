@@ -43,6 +43,8 @@ CLASSIFICATION: dict[str, str] = {
     "staff_enrol": STAFF_ONLY,  # staff without an authenticator app: confirm by e-mail first
     "staff_enrol_confirm": STAFF_ONLY,  # the e-mailed link (a signed token for one staff account)
     "favicon.ico": PUBLIC,
+    "direct_upload_start": OWN_DATA,  # S3 mode: where the signed-in browser sends a file
+    "direct_upload_complete": PRIVATE + "direct_upload",  # the uploader's own upload only
     "^media/(?P<path>.*)$": PUBLIC,  # public uploads (photos, listing images) in development only
     "pages:how_it_works": PUBLIC,
     "pages:faq": PUBLIC,

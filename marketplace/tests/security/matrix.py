@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
 
+from cadcam.models import DirectUpload
 from cadcam.staff import enrolment_token
 from disputes.tests.helpers import DESCRIPTION
 from listings.models import CadSoftware, Category
@@ -327,6 +328,16 @@ def _id_document(w: World) -> list[Cell]:
                  denied=(*BASE, EMPLOYER, STAFF_MFA), allowed=(FREELANCER,))]
 
 
+def _direct_upload(w: World) -> list[Cell]:
+    """The employer's upload waiting for its form: nobody else may complete it. (The world keeps
+    files on the local disk, where the owner gets 404 too; cadcam/tests/test_s3.py has the S3
+    side.)"""
+    upload, _ = DirectUpload.objects.get_or_create(owner=w.employer, name="case.stl", defaults={"size": 134})
+    return [Cell("direct_upload_complete", "the client's direct upload",
+                 reverse("direct_upload_complete", args=[upload.token]),
+                 denied=(*BASE, FREELANCER, STAFF_MFA))]
+
+
 def _payout_page(name: str) -> Callable[[World], list[Cell]]:
     def cells(w: World) -> list[Cell]:
         return [Cell(name, "the designer's payout account", reverse(name, args=[w.payout_account.gateway_account_id]),
@@ -372,6 +383,7 @@ CASES: dict[str, Callable[[World], list[Cell]]] = {
     "staff_enrol": _staff_enrol,
     "staff_enrol_confirm": _staff_enrol_confirm,
     "accounts:verification_document": _id_document,
+    "direct_upload_complete": _direct_upload,
     "payouts:simulated_onboarding": _payout_page("payouts:simulated_onboarding"),
     "payouts:simulated_dashboard": _payout_page("payouts:simulated_dashboard"),
 }

@@ -1,0 +1,228 @@
+"""What a 100 MB case file costs the web worker, measured from outside.
+
+Starts a local S3 server (moto, a development dependency) unless --endpoint names one, and
+gunicorn twice with production settings (DJANGO_DEBUG=false, one worker, one thread): once with
+files on S3, once on the local disk. In each it sends one 100 MB binary STL with a Send Case
+the way the browser does (S3: ask for the upload, send the parts to the bucket, complete, post
+the form with the token; local: post the form with the file) as a demo client (`seed_demo`
+first). It reads the worker's resident memory and CPU time (psutil) before and after, and times
+/healthz in the same run as the yardstick.
+
+    python -m cadcam.embedded -- python manage.py seed_demo
+    python -m cadcam.embedded -- python manage.py benchmark_upload
+"""
+
+import math
+import os
+import secrets
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import psutil
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.test import Client
+
+from accounts.models import User
+from listings.models import Listing
+
+MB = 1024 * 1024
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise CommandError(f"{url} did not answer within {seconds} s.") from None
+            time.sleep(0.2)
+
+
+def binary_stl(size_limit: int) -> bytes:
+    """A valid binary STL of at most size_limit bytes (84 + 50 per triangle)."""
+    triangles = (size_limit - 84) // 50
+    triangle = struct.pack("<12fH", 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0)
+    return b"benchmark".ljust(80, b" ") + struct.pack("<I", triangles) + triangle * triangles
+
+
+class Worker:
+    """The one gunicorn worker: its memory and CPU time."""
+
+    def __init__(self, master: subprocess.Popen):
+        deadline = time.monotonic() + 30
+        while not psutil.Process(master.pid).children():
+            if time.monotonic() > deadline:
+                raise CommandError("gunicorn started no worker.")
+            time.sleep(0.1)
+        self.process = psutil.Process(master.pid).children()[0]
+
+    def sample(self) -> tuple[int, float]:
+        times = self.process.cpu_times()
+        return self.process.memory_info().rss, times.user + times.system
+
+
+class Command(BaseCommand):
+    help = "Measure what a 100 MB case-file upload costs the gunicorn worker, on S3 and on the local disk."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--size-mb", type=int, default=100, help="The file's size (at most 100).")
+        parser.add_argument("--endpoint", help="An S3 endpoint to use instead of starting moto.")
+        parser.add_argument("--bucket", default=f"cadcam-benchmark-{secrets.token_hex(4)}")
+
+    def handle(self, *args, size_mb, endpoint, bucket, **options):
+        employer = User.objects.filter(email="employer@cadcam.test").first()
+        listing = Listing.objects.filter(status=Listing.Status.PUBLISHED, edit_of__isnull=True, is_private=False) \
+            .exclude(owner=employer).order_by("pk").first()
+        if employer is None or listing is None:
+            raise CommandError("Run `python manage.py seed_demo` first: the benchmark sends a demo client's case.")
+        data = binary_stl(min(size_mb, 100) * MB)
+        self.stdout.write(f"File: binary STL of {len(data) / MB:.1f} MB. "
+                          f"Load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+        with self._s3(endpoint, bucket) as s3_env:
+            results = {
+                "S3 (direct upload)": self._run(s3_env, employer, listing, data, direct=True),
+                "local disk (streamed)": self._run({}, employer, listing, data, direct=False),
+            }
+        self.stdout.write(f"{'mode':24} {'web requests':>12} {'worker RSS growth':>18} {'worker CPU':>11} "
+                          f"{'wall':>7} {'healthz p50':>12}")
+        for mode, result in results.items():
+            self.stdout.write(
+                f"{mode:24} {result['requests']:>12} {result['rss'] / MB:>15.1f} MB {result['cpu']:>9.2f} s "
+                f"{result['wall']:>5.1f} s {result['healthz'] * 1000:>9.1f} ms"
+            )
+            self.stdout.write(f"  worker CPU for the upload = {result['cpu'] / result['healthz_cpu']:.0f}x "
+                              f"the CPU of one /healthz; the web requests took "
+                              f"{result['web_wall'] / result['healthz']:.0f}x one /healthz")
+        self.stdout.write(f"Load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+
+    @contextmanager
+    def _s3(self, endpoint, bucket):
+        server = None
+        if not endpoint:
+            port = free_port()
+            server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            endpoint = f"http://{HOST}:{port}"
+            wait_for(f"{endpoint}/moto-api/")
+        env = {"AWS_STORAGE_BUCKET_NAME": bucket, "AWS_S3_ENDPOINT_URL": endpoint, "AWS_S3_REGION_NAME": "us-east-1",
+               "AWS_S3_ADDRESSING_STYLE": "path", "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
+               "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "bench")}
+        try:
+            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket=bucket)
+            yield env
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(10)
+
+    @contextmanager
+    def _gunicorn(self, extra_env):
+        port = free_port()
+        folder = Path(tempfile.mkdtemp(prefix="cadcam-bench-"))
+        env = os.environ | extra_env | {
+            "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": settings.SECRET_KEY, "DJANGO_ALLOWED_HOSTS": HOST,
+            "DJANGO_SECURE_SSL_REDIRECT": "false", "GUNICORN_BIND": f"{HOST}:{port}", "GUNICORN_WORKERS": "1",
+            "GUNICORN_THREADS": "1", "DJANGO_MEDIA_ROOT": str(folder / "media"),
+            "DJANGO_PRIVATE_MEDIA_ROOT": str(folder / "private"), "DJANGO_LOG_LEVEL": "WARNING",
+        }
+        master = subprocess.Popen([sys.executable, "-m", "gunicorn", "cadcam.wsgi", "-c", "gunicorn.conf.py",
+                                   "--access-logfile", "/dev/null"], env=env, cwd=settings.BASE_DIR,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(f"http://{HOST}:{port}/healthz")
+            yield f"http://{HOST}:{port}", Worker(master)
+        finally:
+            master.send_signal(signal.SIGTERM)
+            master.wait(30)
+
+    def _session(self, employer) -> requests.Session:
+        client = Client()
+        client.force_login(employer)
+        csrf = secrets.token_urlsafe(24)[:32].replace("-", "a").replace("_", "b")
+        session = requests.Session()
+        session.cookies.set(settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value)
+        session.cookies.set(settings.CSRF_COOKIE_NAME, csrf)
+        session.headers.update({"X-CSRFToken": csrf, "X-Forwarded-Proto": "https", "Referer": f"https://{HOST}/"})
+        return session
+
+    def _healthz(self, base: str, worker: Worker) -> tuple[float, float]:
+        timings, (_, cpu_before) = [], worker.sample()
+        for _ in range(30):
+            started = time.perf_counter()
+            requests.get(f"{base}/healthz", timeout=10).raise_for_status()
+            timings.append(time.perf_counter() - started)
+        return statistics.median(timings), (worker.sample()[1] - cpu_before) / 30
+
+    def _run(self, extra_env, employer, listing, data: bytes, *, direct: bool) -> dict:
+        with self._gunicorn(extra_env) as (base, worker):
+            session = self._session(employer)
+            healthz, healthz_cpu = self._healthz(base, worker)
+            # A first small case warms the worker up (boto3 loads its service models on first use).
+            self._send(base, session, listing, binary_stl(4096), direct=direct)
+            rss_before, cpu_before = worker.sample()
+            started = time.perf_counter()
+            requests_made, web_wall = self._send(base, session, listing, data, direct=direct)
+            wall = time.perf_counter() - started
+            rss_after, cpu_after = worker.sample()
+            return {"requests": requests_made, "rss": rss_after - rss_before, "cpu": cpu_after - cpu_before,
+                    "wall": wall, "web_wall": web_wall, "healthz": healthz, "healthz_cpu": max(healthz_cpu, 1e-4)}
+
+    def _send(self, base: str, session, listing, data: bytes, *, direct: bool) -> tuple[int, float]:
+        """One Send Case with one file, as the browser sends it; returns (requests to the web
+        server, seconds spent in them)."""
+        send_case = f"{base}/listings/{listing.pk}/send-case/"
+        requests_made, web_wall = 0, 0.0
+
+        def timed(call, *args, **kwargs):
+            nonlocal requests_made, web_wall
+            began = time.perf_counter()
+            response = call(*args, **kwargs)
+            web_wall += time.perf_counter() - began
+            requests_made += 1
+            return response
+
+        if direct:
+            answer = timed(session.post, f"{base}/uploads/", json={"name": "benchmark.stl", "size": len(data)})
+            if answer.status_code != 201:
+                raise CommandError(f"The upload did not start: {answer.status_code} {answer.text[:300]}")
+            answer = answer.json()
+            if "post" in answer:
+                requests.post(answer["post"]["url"], data=answer["post"]["fields"],
+                              files={"file": ("blob", data)}, timeout=120).raise_for_status()
+            else:
+                part = answer["part_size"]
+                assert len(answer["parts"]) == math.ceil(len(data) / part)
+                for index, url in enumerate(answer["parts"]):  # straight to the bucket, not through gunicorn
+                    requests.put(url, data=data[index * part:(index + 1) * part], timeout=120).raise_for_status()
+            timed(session.post, f"{base}{answer['complete_url']}").raise_for_status()
+            response = timed(session.post, send_case, data={"quantity": "1", "files": answer["token"]},
+                             allow_redirects=False)
+        else:
+            response = timed(session.post, send_case, data={"quantity": "1"},
+                             files={"files": ("benchmark.stl", data, "application/octet-stream")},
+                             allow_redirects=False, timeout=300)
+        if response.status_code != 302 or "/pay/" not in response.headers.get("Location", ""):
+            raise CommandError(f"Send Case failed: {response.status_code} {response.text[:500]}")
+        return requests_made, web_wall
