@@ -25,7 +25,6 @@ In local-disk mode none of this runs: forms post their files as before (cadcam/u
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import math
@@ -297,12 +296,10 @@ def direct_upload_finish(pk: int) -> None:
         storage.delete(direct.storage_name)
         direct.moved_at = timezone.now()
         direct.save(update_fields=["moved_at"])
-    digest = hashlib.sha256()
     with storage.open(direct.target_name, "rb") as stored:
-        for chunk in iter(lambda: stored.read(1 << 20), b""):
-            digest.update(chunk)
+        digest = sha256_of(stored)
     with transaction.atomic():
-        rows.filter(sha256="").update(sha256=digest.hexdigest())
+        rows.filter(sha256="").update(sha256=digest)
         DirectUpload.objects.filter(pk=direct.pk).delete()
 
 

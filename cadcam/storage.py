@@ -10,7 +10,6 @@ bucket only when `direct_uploads_enabled()` (cadcam/direct_uploads.py).
 from __future__ import annotations
 
 import base64
-import hashlib
 import posixpath
 import threading
 from collections.abc import Iterator
@@ -283,14 +282,6 @@ def stored_sha256(storage: _S3Storage, name: str) -> bytes | None:
         raise
     checksum = answer.get("ChecksumSHA256")
     return base64.b64decode(checksum) if checksum else b""
-
-
-def file_sha256(path) -> bytes:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.digest()
 
 
 def delete_files_on_commit(sender, instance, **kwargs):

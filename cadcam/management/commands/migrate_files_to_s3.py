@@ -1,11 +1,11 @@
-import hashlib
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
-from cadcam.storage import file_sha256, is_s3, private_storage, put_verified, stored_sha256
+from cadcam.files import sha256_of
+from cadcam.storage import is_s3, private_storage, put_verified, stored_sha256
 
 
 class Command(BaseCommand):
@@ -40,7 +40,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(summary))
 
     def _migrate(self, storage, name: str, path: Path, *, dry_run: bool) -> str:
-        sha256 = file_sha256(path)
+        with open(path, "rb") as source:
+            sha256 = bytes.fromhex(sha256_of(source))
         if self._stored_digest(storage, name) == sha256:
             return "present"
         if dry_run:
@@ -59,8 +60,5 @@ class Command(BaseCommand):
             return digest
         if digest is None:
             return None
-        hasher = hashlib.sha256()
         with storage.open(name, "rb") as stored:
-            for chunk in iter(lambda: stored.read(1 << 20), b""):
-                hasher.update(chunk)
-        return hasher.digest()
+            return bytes.fromhex(sha256_of(stored))
