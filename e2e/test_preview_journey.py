@@ -120,3 +120,23 @@ def test_a_broken_mesh_shows_a_clear_message(page, live_server):
     )
     expect(page.get_by_test_id("preview-canvas")).to_have_count(0)
     assert errors == []
+
+
+def test_with_files_on_s3_the_preview_reads_the_signed_url_through_the_same_check(page, live_server, s3):
+    """The viewer fetches the download view, which redirects to a signed URL on the bucket:
+    the bucket's CORS rule and the page's CSP (connect-src) must both let it through."""
+    order = make_order(files=[SimpleUploadedFile("crown-36.stl", crown_stl())])
+    errors: list[str] = []
+    bucket_reads: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.on("console", lambda message: message.type == "error" and errors.append(f"console: {message.text}"))
+    page.on("request", lambda request: request.url.startswith(s3.endpoint) and bucket_reads.append(request.url))
+
+    sign_in(page, order.freelancer.email)
+    page.goto(f"/orders/{order.pk}/")
+    page.get_by_role("region", name="Case files").get_by_role("button", name="Preview crown-36.stl in 3D").click()
+
+    expect(page.get_by_test_id("preview-dialog")).to_have_attribute("data-state", "ready")
+    expect(page.get_by_test_id("preview-size")).to_have_text("8.0 × 10.0 × 7.0 mm · 12 triangles")  # noqa: RUF001
+    assert [url for url in bucket_reads if f"/private/orders/{order.pk}/crown-36.stl?" in url]
+    assert not errors, errors
