@@ -12,6 +12,7 @@ import responses
 import stripe
 from django.core.cache import cache
 from django.core.management import call_command
+from moto.server import ThreadedMotoServer
 
 from cadcam.celery import app as celery_app
 from cadcam.s3_settings import s3_storages
@@ -147,12 +148,10 @@ def stripe_api(settings):
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's standalone S3 API on a free loopback port, for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    host, port = server._server.server_address[:2]
-    yield f"http://{host}:{port}"
+    yield f"http://127.0.0.1:{port}"
     server.stop()
 
 

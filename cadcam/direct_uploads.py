@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -45,13 +47,18 @@ from django.utils import timezone
 from cadcam.errors import ApplicationError
 from cadcam.files import CASE_FILE_EXTENSIONS, CASE_FILE_MAX_BYTES, check_name_and_size, safe_filename, sha256_of
 from cadcam.models import DirectUpload
-from cadcam.storage import is_s3, private_storage
+from cadcam.storage import ObjectChanged, is_s3, private_storage
 from cadcam.uploads import check_storage_quota
 
 logger = logging.getLogger(__name__)
 
-# How long the browser's presigned POST and part URLs stay valid: a 100 MB file on a slow line.
-UPLOAD_URL_SECONDS = 60 * 60
+# How long the browser's presigned POST (one file of up to 16 MB) and part URLs stay valid.
+POST_URL_SECONDS = 15 * 60
+PART_URL_SECONDS = 60 * 60
+# What S3 and the network can raise; one failing upload must not stop the others.
+STORAGE_ERRORS = (ClientError, BotoCoreError)
+# S3 refuses parts smaller than this (but the last).
+MIN_PART_BYTES = 5 * 1024 * 1024
 # An attached upload still not moved after this long is moved by the sweep.
 FINISH_AFTER = timedelta(minutes=10)
 # Content checks read the object in blocks of this size (ranged GETs), and only what they need.
@@ -82,30 +89,34 @@ def direct_upload_start(*, owner, name: str, size: int) -> dict:
         check_name_and_size(name, size, allowed=CASE_FILE_EXTENSIONS, max_bytes=CASE_FILE_MAX_BYTES)
     except ValidationError as error:
         raise ApplicationError(error.messages[0]) from error
-    pending = (DirectUpload.objects.filter(owner=owner, attached_at__isnull=True, created_at__gt=_orphan_cutoff())
-               .aggregate(total=Sum("size"))["total"] or 0)
-    check_storage_quota(
-        used=pending, adding=size, quota=settings.DIRECT_UPLOADS_PENDING_QUOTA_BYTES,
-        what="Your uploads not yet sent with a case or message",
-        advice="Send the case or message they are for, or wait a day until unused uploads are deleted.",
-    )
+    part_size = max(settings.DIRECT_UPLOAD_PART_BYTES, MIN_PART_BYTES)
+    with transaction.atomic():
+        # The owner's row lock: two starts at once count against the quota in turn.
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk", flat=True).get()
+        pending = (DirectUpload.objects.filter(owner=owner, attached_at__isnull=True, created_at__gt=_orphan_cutoff())
+                   .aggregate(total=Sum("size"))["total"] or 0)
+        check_storage_quota(
+            used=pending, adding=size, quota=settings.DIRECT_UPLOADS_PENDING_QUOTA_BYTES,
+            what="Your uploads not yet sent with a case or message",
+            advice="Send the case or message they are for, or wait a day until unused uploads are deleted.",
+        )
+        upload = DirectUpload.objects.create(owner=owner, name=safe_filename(name), size=size,
+                                             part_size=part_size if size > part_size else 0)
     storage = private_storage()
-    upload = DirectUpload.objects.create(owner=owner, name=safe_filename(name), size=size)
     answer = {"token": str(upload.token), "name": upload.name}
-    part_size = settings.DIRECT_UPLOAD_PART_BYTES
-    if size <= part_size:
-        post = storage.presigned_post(upload.storage_name, size=size, expire=UPLOAD_URL_SECONDS)
+    if not upload.part_size:
+        post = storage.presigned_post(upload.storage_name, size=size, expire=POST_URL_SECONDS)
         return answer | {"post": {"url": post["url"], "fields": post["fields"]}}
-    # Committed before the call: a multipart upload started at S3 whose id we lost is found
-    # and aborted by the sweep (it lists the incomplete uploads under uploads/).
+    # The row is committed before the call: a multipart upload started at S3 whose id we lost
+    # is found and aborted by the sweep (it lists the incomplete uploads under uploads/).
     upload.multipart_id = storage.multipart_start(upload.storage_name)
     upload.save(update_fields=["multipart_id"])
     parts = [
         storage.multipart_part_url(upload.storage_name, upload_id=upload.multipart_id, number=number,
-                                   expire=UPLOAD_URL_SECONDS)
-        for number in range(1, math.ceil(size / part_size) + 1)
+                                   size=upload.part_bytes(number), expire=PART_URL_SECONDS)
+        for number in range(1, upload.part_count + 1)
     ]
-    return answer | {"part_size": part_size, "parts": parts}
+    return answer | {"part_size": upload.part_size, "parts": parts}
 
 
 def _owned(owner, token) -> DirectUpload:
@@ -117,44 +128,64 @@ def _owned(owner, token) -> DirectUpload:
 
 
 def direct_upload_complete(*, owner, token) -> DirectUpload:
-    """The browser has sent every byte: complete a multipart upload and check that the object
-    is there with the announced size. Safe to repeat. Raises DirectUpload.DoesNotExist for a
-    token that is not the owner's (or is already attached), ApplicationError when the bytes
-    did not all arrive (the upload is then deleted: the browser starts again)."""
+    """The browser has sent every byte: complete a multipart upload, check that the object is
+    there with the announced size, and pin its ETag (what the checks read and what is moved
+    must be these bytes). Safe to repeat. Raises DirectUpload.DoesNotExist for a token that is
+    not the owner's (or is already attached); ApplicationError when a part is missing (it may
+    be sent again) or the bytes are not what was announced (the upload is then deleted)."""
     with transaction.atomic():
         upload = _owned(owner, token)
         if upload.completed_at:
             return upload
-        storage = private_storage()
-        if upload.multipart_id:
-            try:
-                parts = storage.multipart_parts(upload.storage_name, upload_id=upload.multipart_id)
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "NoSuchUpload":
-                    raise
-                parts = None  # completed before and our answer lost, or aborted: the object tells
-            if parts is not None:
-                expected = math.ceil(upload.size / settings.DIRECT_UPLOAD_PART_BYTES)
-                numbers = [part["PartNumber"] for part in parts]
-                if numbers != list(range(1, expected + 1)) or sum(part["Size"] for part in parts) != upload.size:
-                    raise ApplicationError(f"{upload.name} did not arrive whole ({len(parts)} of {expected} parts); "
-                                           "send it again.")
-                storage.multipart_complete(upload.storage_name, upload_id=upload.multipart_id, parts=parts)
-        head = storage.head(upload.storage_name)
-        if head is None or head["ContentLength"] != upload.size:
-            _discard(upload)
-            raise ApplicationError(f"{upload.name} did not arrive whole; send it again.")
-        upload.completed_at = timezone.now()
-        upload.save(update_fields=["completed_at"])
-        return upload
+        head = private_storage().head(upload.storage_name) if _assemble(upload) else None
+        if head is not None and head["ContentLength"] == upload.size:
+            upload.etag = head["ETag"]
+            upload.completed_at = timezone.now()
+            upload.save(update_fields=["etag", "completed_at"])
+            return upload
+    with transaction.atomic():
+        refused = DirectUpload.objects.select_for_update().filter(pk=upload.pk, attached_at__isnull=True).first()
+        if refused is not None:
+            _discard(refused)
+    raise ApplicationError(f"{upload.name} did not arrive as announced; send it again.")
+
+
+def _assemble(upload: DirectUpload) -> bool:
+    """Complete a multipart upload whose parts have all arrived, each of its announced size.
+    False when a part has another size (S3 would keep those bytes: the upload is refused);
+    ApplicationError while a part is missing."""
+    if not upload.multipart_id:
+        return True
+    storage = private_storage()
+    try:
+        parts = storage.multipart_parts(upload.storage_name, upload_id=upload.multipart_id)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchUpload":
+            raise
+        return True  # completed before and our answer lost, or aborted: the object tells
+    if any(part["PartNumber"] > upload.part_count or part["Size"] != upload.part_bytes(part["PartNumber"])
+           for part in parts):
+        return False
+    if len(parts) < upload.part_count:
+        raise ApplicationError(f"{upload.name} did not arrive whole ({len(parts)} of {upload.part_count} parts); "
+                               "send it again.")
+    try:
+        storage.multipart_complete(upload.storage_name, upload_id=upload.multipart_id, parts=parts)
+    except ClientError as error:
+        if error.response["ResponseMetadata"]["HTTPStatusCode"] >= 500:
+            raise
+        return False
+    return True
 
 
 class UploadedObject(io.RawIOBase):
     """A completed direct upload, readable like an uploaded file (`name`, `size`, `read`,
-    `seek`), each read a ranged GET of only the blocks it needs: the content checks read a
-    few kilobytes (a ZIP its directory at the end, an image its pixels)."""
+    `seek`). Each read is a ranged GET of the 256 KB blocks it needs, of the bytes whose ETag
+    was pinned at completion; at most a few blocks are kept. The content checks read a few
+    kilobytes (a ZIP its directory at the end); only Pillow reads an image whole."""
 
     content_type = "application/octet-stream"
+    KEPT_BLOCKS = 4
 
     def __init__(self, upload: DirectUpload):
         super().__init__()
@@ -162,7 +193,7 @@ class UploadedObject(io.RawIOBase):
         self.name = upload.name
         self.size = upload.size
         self._position = 0
-        self._blocks: dict[int, bytes] = {}
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
 
     def readable(self):
         return True
@@ -179,11 +210,20 @@ class UploadedObject(io.RawIOBase):
         return self._position
 
     def _block(self, index: int) -> bytes:
-        if index not in self._blocks:
-            start = index * READ_BLOCK_BYTES
-            end = min(self.size, start + READ_BLOCK_BYTES) - 1
-            self._blocks[index] = private_storage().read_range(self.upload.storage_name, start, end)
-        return self._blocks[index]
+        if index in self._blocks:
+            self._blocks.move_to_end(index)
+            return self._blocks[index]
+        start = index * READ_BLOCK_BYTES
+        end = min(self.size, start + READ_BLOCK_BYTES) - 1
+        try:
+            block = private_storage().read_range(self.upload.storage_name, start, end, etag=self.upload.etag)
+        except ObjectChanged:
+            raise ValidationError("%(name)s changed after it was sent; choose the file again.",
+                                  code="upload_changed", params={"name": self.name}) from None
+        self._blocks[index] = block
+        if len(self._blocks) > self.KEPT_BLOCKS:
+            self._blocks.popitem(last=False)
+        return block
 
     def read(self, size=-1):
         end = self.size if size is None or size < 0 else min(self.size, self._position + size)
@@ -203,14 +243,13 @@ class UploadedObject(io.RawIOBase):
         buffer[:len(data)] = data
         return len(data)
 
-    def refuse(self) -> None:
-        """It failed a check: delete it now rather than in a day."""
-        with transaction.atomic():
-            upload = DirectUpload.objects.select_for_update().filter(
-                pk=self.upload.pk, attached_at__isnull=True
-            ).first()
-            if upload is not None:
-                _discard(upload)
+
+def direct_upload_refuse(upload: UploadedObject) -> None:
+    """An upload failed a form's check: delete it now rather than in a day."""
+    with transaction.atomic():
+        refused = DirectUpload.objects.select_for_update().filter(pk=upload.upload.pk, attached_at__isnull=True).first()
+        if refused is not None:
+            _discard(refused)
 
 
 def uploaded_objects(owner, tokens: Iterable[str]) -> list[UploadedObject]:
@@ -235,10 +274,9 @@ def uploaded_objects(owner, tokens: Iterable[str]) -> list[UploadedObject]:
 def store_upload(instance, upload, *, name: str, owner, field: str = "file") -> None:
     """Keep an accepted upload in the private file field `field` of `instance` and save the row
     (whose SHA-256 goes in its `sha256`). A streamed upload is written to storage here. A direct
-    upload is adopted where it lies: the row points at the uploaded object, and the upload is
-    marked attached with the name it will have under the row's prefix; after commit a task
-    moves it there and fills in the SHA-256 (`direct_upload_finish`), so the request waits for
-    neither."""
+    upload is adopted: the row gets the name the object will have under its prefix and the
+    upload is marked attached; right after commit the object is copied there (inside the
+    bucket), and a task deletes the upload's copy and fills in the SHA-256."""
     field_file = getattr(instance, field)
     if not isinstance(upload, UploadedObject):
         instance.sha256 = sha256_of(upload)
@@ -251,56 +289,85 @@ def store_upload(instance, upload, *, name: str, owner, field: str = "file") -> 
     if direct is None:
         raise ApplicationError(f"{upload.name} was already sent, or its upload has expired; choose the file again.")
     target = field_file.field.generate_filename(instance, name)
-    direct.target_name = field_file.storage.get_available_name(target, max_length=field_file.field.max_length)
-    field_file.name = direct.storage_name
+    field_file.name = field_file.storage.get_available_name(target, max_length=field_file.field.max_length)
     instance.sha256 = ""
     instance.save()
     direct.attached_at = timezone.now()
     direct.target_model = instance._meta.label_lower
     direct.target_pk = instance.pk
-    direct.target_field = field
-    direct.save(update_fields=["attached_at", "target_model", "target_pk", "target_field", "target_name"])
-    transaction.on_commit(lambda: finish_direct_upload.delay(direct.pk))
+    direct.target_name = field_file.name
+    direct.save(update_fields=["attached_at", "target_model", "target_pk", "target_name"])
+    transaction.on_commit(partial(_move_then_finish_later, direct.pk))
 
 
-@shared_task
-def finish_direct_upload(pk: int) -> None:
-    direct_upload_finish(pk)
+def _move_then_finish_later(pk: int) -> None:
+    try:
+        direct_upload_move(pk)
+    except STORAGE_ERRORS:
+        logger.exception("Moving direct upload %s failed; the sweep tries again.", pk)
+    direct_upload_finish_task.delay(pk)
 
 
-def direct_upload_finish(pk: int) -> None:
-    """Move an attached upload under its row's prefix and record its SHA-256, in steps that can
-    each be cut off and run again (the sweep does, for uploads left half way):
-
-    1. copy the object to its target name (inside the bucket: the bytes never leave S3);
-    2. point the row at the copy (only if it still points at the upload);
-    3. delete the upload's object, and mark the upload moved;
-    4. read the copy (in this worker) for its SHA-256, store it, and forget the upload."""
-    direct = DirectUpload.objects.filter(pk=pk, attached_at__isnull=False).first()
-    if direct is None:
-        return
+def direct_upload_move(pk: int) -> None:
+    """Copy an attached upload to the name its row has (one CopyObject of the pinned bytes,
+    inside the bucket), then delete the upload's object. Safe to repeat."""
     storage = private_storage()
-    rows = apps.get_model(direct.target_model)._default_manager.filter(pk=direct.target_pk)
-    if not rows.exists():  # the row was deleted before the move: nothing to keep
-        with transaction.atomic():
-            _discard(direct)
-        return
-    if direct.moved_at is None:
-        if storage.head(direct.storage_name) is not None:
-            storage.copy(direct.storage_name, direct.target_name)
+    with transaction.atomic():
+        direct = DirectUpload.objects.select_for_update(skip_locked=True).filter(
+            pk=pk, attached_at__isnull=False, moved_at__isnull=True
+        ).first()
+        if direct is None:
+            return
+        source = storage.head(direct.storage_name)
+        if source is not None:
+            try:
+                if source["ETag"] != direct.etag:
+                    raise ObjectChanged(direct.storage_name)
+                storage.copy(direct.storage_name, direct.target_name, etag=direct.etag)  # and in the meantime
+            except ObjectChanged:
+                # Overwritten by its uploader after the checks: those bytes are never kept.
+                logger.error("Direct upload %s changed after its checks; it is deleted and %s #%s has no file.",
+                             direct.token, direct.target_model, direct.target_pk)
+                _discard(direct)
+                return
+            storage.delete(direct.storage_name)
         elif storage.head(direct.target_name) is None:
             logger.error("Direct upload %s has no object at %s or %s.", direct.token, direct.storage_name,
                          direct.target_name)
             return
-        rows.filter(**{direct.target_field: direct.storage_name}).update(**{direct.target_field: direct.target_name})
-        storage.delete(direct.storage_name)
         direct.moved_at = timezone.now()
         direct.save(update_fields=["moved_at"])
-    with storage.open(direct.target_name, "rb") as stored:
+
+
+@shared_task
+def direct_upload_finish_task(pk: int) -> None:
+    direct_upload_finish(pk)
+
+
+def direct_upload_finish(pk: int) -> None:
+    """Finish an attached upload: move it if that has not happened, read the moved object (in
+    this worker, not the web process) for the SHA-256 its row keeps, and forget the upload.
+    If the row was deleted meanwhile, the upload goes too."""
+    direct = DirectUpload.objects.filter(pk=pk, attached_at__isnull=False).first()
+    if direct is None:
+        return
+    rows = apps.get_model(direct.target_model)._default_manager.filter(pk=direct.target_pk)
+    if not rows.exists():
+        with transaction.atomic():
+            gone = DirectUpload.objects.select_for_update().filter(pk=pk).first()
+            if gone is not None:
+                _discard(gone)
+        return
+    if direct.moved_at is None:
+        direct_upload_move(pk)
+        direct = DirectUpload.objects.filter(pk=pk, moved_at__isnull=False).first()
+        if direct is None:
+            return
+    with private_storage().open(direct.target_name, "rb") as stored:
         digest = sha256_of(stored)
     with transaction.atomic():
         rows.filter(sha256="").update(sha256=digest)
-        DirectUpload.objects.filter(pk=direct.pk).delete()
+        DirectUpload.objects.filter(pk=pk).delete()
 
 
 def _discard(upload: DirectUpload) -> None:
@@ -314,7 +381,8 @@ def _discard(upload: DirectUpload) -> None:
         storage.delete(name)
 
     upload.delete()
-    transaction.on_commit(delete_object)
+    # robust: a bucket that does not answer is logged; the sweep finds the object again later.
+    transaction.on_commit(delete_object, robust=True)
 
 
 def direct_uploads_sweep(now=None) -> dict[str, int]:
@@ -326,7 +394,7 @@ def direct_uploads_sweep(now=None) -> dict[str, int]:
     for pk in DirectUpload.objects.filter(attached_at__lt=now - FINISH_AFTER).values_list("pk", flat=True):
         try:
             direct_upload_finish(pk)
-        except ClientError:
+        except STORAGE_ERRORS:
             logger.exception("Finishing direct upload %s failed; the next sweep tries again.", pk)
             continue
         counts["finished"] += 1
@@ -347,12 +415,15 @@ def direct_uploads_sweep(now=None) -> dict[str, int]:
     def token_of(name: str) -> str:
         return name.split("/", 2)[1] if name.count("/") >= 2 else ""
 
-    for name, modified in storage.objects_under("uploads"):
-        if modified < cutoff and token_of(name) not in known:
-            storage.delete(name)
-            counts["stray_objects"] += 1
-    for name, upload_id, started in storage.incomplete_multipart_uploads("uploads"):
-        if started < cutoff and not DirectUpload.objects.filter(multipart_id=upload_id).exists():
-            storage.multipart_abort(name, upload_id=upload_id)
-            counts["stray_multipart"] += 1
+    try:
+        for name, modified in storage.objects_under("uploads"):
+            if modified < cutoff and token_of(name) not in known:
+                storage.delete(name)
+                counts["stray_objects"] += 1
+        for name, upload_id, started in storage.incomplete_multipart_uploads("uploads"):
+            if started < cutoff and not DirectUpload.objects.filter(multipart_id=upload_id).exists():
+                storage.multipart_abort(name, upload_id=upload_id)
+                counts["stray_multipart"] += 1
+    except STORAGE_ERRORS:
+        logger.exception("Listing or deleting stray uploads failed; the next sweep tries again.")
     return counts

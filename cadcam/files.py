@@ -276,7 +276,8 @@ def safe_filename(name: str) -> str:
     name = unicodedata.normalize("NFC", str(name or ""))
     # Control characters (NUL, newlines, ...) and invisible format ones such as the
     # right-to-left override that disguises "gpj.exe" as "exe.jpg".
-    name = "".join(char for char in name if unicodedata.category(char) not in {"Cc", "Cf", "Zl", "Zp"})
+    # Lone surrogates (from a JSON string) cannot be stored or encoded at all.
+    name = "".join(char for char in name if unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Zl", "Zp"})
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join("_" if char in '<>:"|?*' else char for char in name)
     while ".." in name:

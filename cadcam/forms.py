@@ -2,37 +2,46 @@ import re
 
 from django import forms
 
-from cadcam.direct_uploads import UploadedObject, uploaded_objects
+from cadcam.direct_uploads import UploadedObject, direct_upload_refuse, uploaded_objects
 
 
 class MultipleFileInput(forms.ClearableFileInput):
-    """Several files in one input. Besides the files posted with the form, the value holds
-    the tokens of files the browser already sent straight to the bucket (S3 mode): the upload
-    script posts them as plain values under the field's own name."""
+    """Several files in one input. With `direct`, the value also holds the tokens of files the
+    browser already sent straight to the bucket (S3 mode): the upload script posts them as
+    plain values under the field's own name."""
 
     allow_multiple_selected = True
+
+    def __init__(self, attrs=None, *, direct: bool = False):
+        super().__init__(attrs)
+        self.direct = direct
 
     def value_from_datadict(self, data, files, name):
         posted = super().value_from_datadict(data, files, name) or []
         if not isinstance(posted, list):
             posted = [posted]
+        if not self.direct:
+            return posted
         return posted + [token for token in data.getlist(name) if isinstance(token, str) and token]
 
     def value_omitted_from_data(self, data, files, name):
-        return super().value_omitted_from_data(data, files, name) and name not in data
+        omitted = super().value_omitted_from_data(data, files, name)
+        return omitted and not (self.direct and name in data)
 
 
 class MultipleFileField(forms.FileField):
     """Several files in one input; `check(upload)` validates each one (raising ValidationError).
 
-    Direct uploads are named by token and resolved for the form's `uploader` (the signed-in
-    user, given to the form) into `UploadedObject`s, checked like posted files. One that fails
-    its check is deleted at once; the ones that pass are kept on `kept`, so a form shown again
-    for another error sends them again without a second upload."""
+    With `direct=True` (case files, deliveries, attachments) direct uploads are named by token
+    and resolved for the form's `uploader` (the signed-in user, given to the form) into
+    `UploadedObject`s, checked like posted files. One that fails its check is deleted at once;
+    the ones that pass are kept on `kept`, so a form shown again for another error sends them
+    again without a second upload."""
 
-    def __init__(self, *args, check=None, accept: str = "", **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept} if accept else {}))
+    def __init__(self, *args, check=None, accept: str = "", direct: bool = False, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept} if accept else {}, direct=direct))
         super().__init__(*args, **kwargs)
+        self.direct = direct
         self.check = check
         self.uploader = None
         self.kept: list[UploadedObject] = []
@@ -53,7 +62,7 @@ class MultipleFileField(forms.FileField):
             except forms.ValidationError as error:
                 errors.append(error)
                 if isinstance(upload, UploadedObject):
-                    upload.refuse()
+                    direct_upload_refuse(upload)
                     refused.append(upload)
         self.kept = [upload for upload in cleaned if isinstance(upload, UploadedObject) and upload not in refused]
         if errors:
@@ -62,13 +71,16 @@ class MultipleFileField(forms.FileField):
 
 
 class UploaderMixin:
-    """`uploader=request.user` tells the form's file fields whose direct uploads they may use."""
+    """`uploader=request.user` tells the form's direct-upload fields whose uploads they may use.
+    A bound form with such a field needs it: without, every token would be refused."""
 
     def __init__(self, *args, uploader=None, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, MultipleFileField):
-                field.uploader = uploader
+        direct = [field for field in self.fields.values() if getattr(field, "direct", False)]
+        if direct and self.is_bound and uploader is None:
+            raise TypeError(f"{type(self).__name__} takes direct uploads: pass uploader=request.user.")
+        for field in direct:
+            field.uploader = uploader
 
 
 # Control characters: C0, DEL and C1, the Unicode line and paragraph separators, and the

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import BadRequest
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -78,6 +78,26 @@ class StorageCSPMiddleware:
                 present = [present] if isinstance(present, str) else list(present)
                 update[directive] = present + [origin for origin in origins if origin not in present]
             response._csp_update = update
+        return response
+
+
+class UploadFormRedirectMiddleware:
+    """Forms with files are sent by script (static/js/upload-progress.js) so it can show the
+    progress. A redirect answering such a request would be followed inside the script, and the
+    page it leads to would use up the messages ("Message sent to ...") before the browser
+    shows it. Told by the script's `X-Upload-Form` header, this hands the script the address
+    instead (204 with `X-Redirect-To`), and the browser then opens it itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.headers.get("X-Upload-Form") and response.status_code in (301, 302, 303, 307, 308):
+            answer = HttpResponse(status=204)
+            answer["X-Redirect-To"] = response["Location"]
+            answer.cookies = response.cookies
+            return answer
         return response
 
 

@@ -14,7 +14,8 @@ def s3_storages(*, bucket: str, private_bucket: str = "", endpoint_url: str | No
                 browser_endpoint_url: str | None = None, region_name: str | None = None,
                 access_key: str | None = None, secret_key: str | None = None,
                 public_location: str = "media", private_location: str = "private",
-                public_acl: str | None = "public-read", custom_domain: str | None = None,
+                public_acl: str | None = "public-read", private_acl: str | None = "private",
+                custom_domain: str | None = None,
                 url_protocol: str = "https:", addressing_style: str | None = None,
                 signed_url_seconds: int = 300) -> dict:
     """"default" (public media: photos, listing images) and "private" (case files, deliveries,
@@ -47,7 +48,7 @@ def s3_storages(*, bucket: str, private_bucket: str = "", endpoint_url: str | No
             "OPTIONS": common | {
                 "bucket_name": private_bucket or bucket,
                 "location": private_location,
-                "default_acl": "private",
+                "default_acl": private_acl or None,
                 "querystring_auth": True,
                 "querystring_expire": signed_url_seconds,
             },

@@ -80,9 +80,17 @@ def storage_browser_origins() -> list[str]:
     """The addresses pages load stored files from besides our own: none for local folders."""
     origins = []
     for storage in (storages["default"], private_storage()):
-        if is_s3(storage):
-            origins += [origin for origin in storage.browser_origins() if origin not in origins]
+        if is_s3(storage) and storage.browser_origin not in origins:
+            origins.append(storage.browser_origin)
     return origins
+
+
+class ObjectChanged(Exception):
+    """The object's ETag is no longer the one pinned: its uploader sent other bytes since."""
+
+
+def _precondition_failed(error: ClientError) -> bool:
+    return error.response["ResponseMetadata"]["HTTPStatusCode"] == 412
 
 
 class _S3Storage(S3Storage):
@@ -127,19 +135,32 @@ class _S3Storage(S3Storage):
             setattr(self._browser_clients, attribute, client)
         return client
 
-    def browser_origins(self) -> list[str]:
-        """Where the browser fetches this storage's files from (for the Content-Security-Policy)."""
+    @cached_property
+    def browser_origin(self) -> str:
+        """Where the browser reaches this storage's objects (for the Content-Security-Policy):
+        the origin of the addresses boto3 makes for it (signing needs no network)."""
         if self.custom_domain:
-            return [f"{self.url_protocol}//{self.custom_domain.split('/')[0]}"]
-        address = self.browser_endpoint_url or self.endpoint_url
-        if address:
-            parts = urlsplit(address)
-            return [f"{parts.scheme}://{parts.netloc}"]
-        return ["https://*.amazonaws.com"]
+            return f"{self.url_protocol}//{self.custom_domain.split('/')[0]}"
+        address = self.browser_client(signed=False).generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket_name, "Key": "x"}
+        )
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def key(self, name: str) -> str:
         """The object key of a storage name (the location prefix added)."""
         return self._normalize_name(clean_name(name))
+
+    def get_available_name(self, name, max_length=None):
+        """Every save gets a fresh name (a random suffix): a public URL never shows other content
+        than it did, and two files of the same name saved at once never share an object."""
+        directory, filename = posixpath.split(clean_name(name))
+        stem, extension = posixpath.splitext(filename)
+        name = posixpath.join(directory, f"{stem}_{get_random_string(10)}{extension}")
+        return super().get_available_name(name, max_length)
+
+    def _acl(self) -> dict:
+        return {"ACL": self.default_acl} if self.default_acl else {}
 
     def url(self, name, parameters=None, expire=None, http_method=None):
         if self.custom_domain or not self.browser_endpoint_url:
@@ -151,14 +172,7 @@ class _S3Storage(S3Storage):
 
 
 class PublicS3Storage(_S3Storage):
-    """Public media (profile photos, listing images): readable by anyone, cached for a year.
-    Every save gets a fresh name, so a URL never shows other content than it did."""
-
-    def get_available_name(self, name, max_length=None):
-        directory, filename = posixpath.split(clean_name(name))
-        stem, extension = posixpath.splitext(filename)
-        name = posixpath.join(directory, f"{stem}_{get_random_string(10)}{extension}")
-        return super().get_available_name(name, max_length)
+    """Public media (profile photos, listing images): readable by anyone, cached for a year."""
 
 
 class PrivateS3Storage(_S3Storage):
@@ -179,26 +193,26 @@ class PrivateS3Storage(_S3Storage):
     def presigned_post(self, name: str, *, size: int, expire: int) -> dict:
         """A form the browser posts the file to: this key, exactly `size` bytes, private."""
         key = self.key(name)
-        fields = {"acl": "private", "Content-Type": "application/octet-stream"}
-        conditions = [
-            {"acl": "private"},
-            {"Content-Type": "application/octet-stream"},
-            ["content-length-range", size, size],
-        ]
+        fields = {"Content-Type": "application/octet-stream"}
+        if self.default_acl:
+            fields["acl"] = self.default_acl
+        conditions = [{name: value} for name, value in fields.items()] + [["content-length-range", size, size]]
         return self.browser_client().generate_presigned_post(
             self.bucket_name, key, Fields=fields, Conditions=conditions, ExpiresIn=expire
         )
 
     def multipart_start(self, name: str) -> str:
         answer = self.client.create_multipart_upload(
-            Bucket=self.bucket_name, Key=self.key(name), ACL="private", ContentType="application/octet-stream"
+            Bucket=self.bucket_name, Key=self.key(name), ContentType="application/octet-stream", **self._acl()
         )
         return answer["UploadId"]
 
-    def multipart_part_url(self, name: str, *, upload_id: str, number: int, expire: int) -> str:
+    def multipart_part_url(self, name: str, *, upload_id: str, number: int, size: int, expire: int) -> str:
+        """A URL for one part, signed with its length: S3 refuses a part of any other size."""
         return self.browser_client().generate_presigned_url(
             "upload_part", ExpiresIn=expire,
-            Params={"Bucket": self.bucket_name, "Key": self.key(name), "UploadId": upload_id, "PartNumber": number},
+            Params={"Bucket": self.bucket_name, "Key": self.key(name), "UploadId": upload_id, "PartNumber": number,
+                    "ContentLength": size},
         )
 
     def multipart_parts(self, name: str, *, upload_id: str) -> list[dict]:
@@ -230,17 +244,32 @@ class PrivateS3Storage(_S3Storage):
                 return None
             raise
 
-    def read_range(self, name: str, start: int, end: int) -> bytes:
-        """Bytes start..end (inclusive) of the object: a ranged GET."""
-        answer = self.client.get_object(Bucket=self.bucket_name, Key=self.key(name), Range=f"bytes={start}-{end}")
+    def read_range(self, name: str, start: int, end: int, *, etag: str = "") -> bytes:
+        """Bytes start..end (inclusive) of the object: a ranged GET, of these bytes only when
+        an ETag is given (else ObjectChanged)."""
+        condition = {"IfMatch": etag} if etag else {}
+        try:
+            answer = self.client.get_object(Bucket=self.bucket_name, Key=self.key(name), Range=f"bytes={start}-{end}",
+                                            **condition)
+        except ClientError as error:
+            if _precondition_failed(error):
+                raise ObjectChanged(name) from error
+            raise
         return answer["Body"].read()
 
-    def copy(self, source: str, target: str) -> None:
-        """A copy inside the bucket (one CopyObject, up to 5 GB): the bytes never leave S3."""
-        self.client.copy_object(
-            CopySource={"Bucket": self.bucket_name, "Key": self.key(source)}, Bucket=self.bucket_name,
-            Key=self.key(target), ACL="private", MetadataDirective="COPY",
-        )
+    def copy(self, source: str, target: str, *, etag: str = "") -> None:
+        """A copy inside the bucket (one CopyObject, up to 5 GB): the bytes never leave S3. With
+        an ETag, only those bytes are copied (else ObjectChanged)."""
+        condition = {"CopySourceIfMatch": etag} if etag else {}
+        try:
+            self.client.copy_object(
+                CopySource={"Bucket": self.bucket_name, "Key": self.key(source)}, Bucket=self.bucket_name,
+                Key=self.key(target), MetadataDirective="COPY", **condition, **self._acl(),
+            )
+        except ClientError as error:
+            if _precondition_failed(error):
+                raise ObjectChanged(source) from error
+            raise
 
     def objects_under(self, prefix: str) -> Iterator[tuple[str, datetime]]:
         """(storage name, last modified) of every object under a prefix of this storage."""

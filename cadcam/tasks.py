@@ -2,7 +2,7 @@ from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 
-from cadcam.direct_uploads import direct_uploads_sweep, finish_direct_upload  # noqa: F401 - registers the task
+from cadcam.direct_uploads import direct_upload_finish_task, direct_uploads_sweep  # noqa: F401 - registers the task
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)

@@ -226,11 +226,7 @@ def listing_images_arrange(*, listing: Listing, by: User, order: Sequence[int], 
     images = {image.pk: image for image in listing.images.select_for_update()}
     removed = {pk for pk in remove if pk in images}
     for pk in removed:
-        doomed = images.pop(pk)
-        files = [doomed.image.name, doomed.thumbnail.name]
-        storage = doomed.image.storage
-        doomed.delete()
-        transaction.on_commit(lambda files=files, storage=storage: [storage.delete(name) for name in files])
+        images.pop(pk).delete()  # its files go once this commits (cadcam.storage.delete_files_on_commit)
     ordered = [pk for pk in order if pk in images] + [pk for pk in images if pk not in order]
     for position, pk in enumerate(ordered):
         if images[pk].position != position:
@@ -292,9 +288,7 @@ def _apply_edit(edit: Listing, *, by: User, now) -> Listing:
     old_images = list(live.images.all())
     edit.images.update(listing=live)
     for image in old_images:
-        files, storage = [image.image.name, image.thumbnail.name], image.image.storage
-        image.delete()
-        transaction.on_commit(lambda files=files, storage=storage: [storage.delete(name) for name in files])
+        image.delete()  # its files go once this commits (cadcam.storage.delete_files_on_commit)
     edit.delete()
     listing_index(listing=live)
     return live

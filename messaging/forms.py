@@ -16,7 +16,8 @@ class MessageForm(Form):
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": BODY_MAX_CHARS}),
     )
     files = MultipleFileField(
-        label="Attach files", required=False, check=check_case_file, accept=CASE_FILE_ACCEPT, help_text=FILE_HELP
+        label="Attach files", required=False, check=check_case_file, accept=CASE_FILE_ACCEPT, help_text=FILE_HELP,
+        direct=True,
     )
     hide_patient_data = forms.BooleanField(
         label="Hide patient data", required=False, initial=True,

@@ -21,7 +21,7 @@ K = Conversation.Kind
 def support_home(request):
     """The user's support requests; a form to open one when none is open."""
     open_request = selectors.open_support_request_of(request.user)
-    form = MessageForm(request.POST or None, request.FILES or None)
+    form = MessageForm(request.POST or None, request.FILES or None, uploader=request.user)
     if request.method == "POST" and _valid_with_files(request, form):
         try:
             message = services.support_request_open(user=request.user, **_send_kwargs(form))

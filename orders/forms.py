@@ -24,7 +24,8 @@ def hide_patient_data_field() -> forms.BooleanField:
 
 def case_files_field(*, required: bool, label: str) -> MultipleFileField:
     return MultipleFileField(
-        required=required, label=label, check=check_case_file, accept=CASE_FILE_ACCEPT, help_text=FILE_HELP
+        required=required, label=label, check=check_case_file, accept=CASE_FILE_ACCEPT, help_text=FILE_HELP,
+        direct=True,
     )
 
 

@@ -15,13 +15,15 @@
   var PART_ATTEMPTS = 3;
 
   function showResponse(xhr) {
-    if (xhr.responseURL && xhr.responseURL !== window.location.href && xhr.status < 400) {
-      window.location.assign(xhr.responseURL); // the server redirected: follow it
+    var target = xhr.getResponseHeader("X-Redirect-To"); // the server redirected (see UploadFormRedirectMiddleware)
+    if (target) {
+      window.location.assign(target);
       return;
     }
     var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
     document.title = page.title;
     document.body.replaceWith(page.body); // the same page with the form's messages
+    if (window.htmx) { window.htmx.process(document.body); } // the new body's polling and swaps
     window.scrollTo(0, 0);
   }
 
@@ -195,7 +197,8 @@
     var ready = form.hasAttribute("data-direct-upload") ? directUpload(form, data, progress) : Promise.resolve();
     ready.then(function () {
       var direct = form.hasAttribute("data-direct-upload");
-      return send(form.method || "post", form.action || window.location.href, data, {}, function (loaded, total) {
+      return send(form.method || "post", form.action || window.location.href, data, { "X-Upload-Form": "1" },
+                  function (loaded, total) {
         if (!direct) { progress.set(loaded, total); }
       }).then(showResponse);
     }).catch(function (error) {

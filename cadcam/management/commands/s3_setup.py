@@ -36,12 +36,12 @@ class Command(BaseCommand):
                 raise
             # MinIO takes no per-bucket CORS rules: it answers any origin itself.
             self.stdout.write(self.style.WARNING(f"{private.bucket_name}: this service takes no CORS rules."))
-        # A safety net under the sweep (cadcam/direct_uploads.py): nothing stays under uploads/
-        # for long, attached or not.
+        # A safety net under the sweep (cadcam/direct_uploads.py), which deletes unused uploads
+        # after a day and moves attached ones within minutes: a week leaves room for an outage.
         uploads = private.key("uploads") + "/"
         client.put_bucket_lifecycle_configuration(Bucket=private.bucket_name, LifecycleConfiguration={"Rules": [{
             "ID": "cadcam-unused-uploads", "Status": "Enabled", "Filter": {"Prefix": uploads},
-            "Expiration": {"Days": 2}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            "Expiration": {"Days": 7}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
         }]})
         self.stdout.write(f"{private.bucket_name}: CORS for {', '.join(origins)}; uploads under {uploads} expire.")
         if public_policy:

@@ -330,7 +330,7 @@ def _id_document(w: World) -> list[Cell]:
 
 def _direct_upload(w: World) -> list[Cell]:
     """The employer's upload waiting for its form: nobody else may complete it. (The world keeps
-    files on the local disk, where the owner gets 404 too; cadcam/tests/test_s3.py has the S3
+    files on the local disk, where the owner gets 404 too; marketplace/tests/test_files_on_s3.py has the S3
     side.)"""
     upload, _ = DirectUpload.objects.get_or_create(owner=w.employer, name="case.stl", defaults={"size": 134})
     return [Cell("direct_upload_complete", "the client's direct upload",

@@ -4,6 +4,8 @@ content checks on uploaded objects, orphans, deletion with the row, and migrate_
 
 import hashlib
 import io
+import logging
+import re
 import struct
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import time_machine
+from botocore.exceptions import EndpointConnectionError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 from django.core.management import CommandError, call_command
@@ -27,10 +30,11 @@ from cadcam.direct_uploads import (
 )
 from cadcam.models import DirectUpload
 from cadcam.s3_settings import PUBLIC_CACHE_CONTROL
-from cadcam.storage import private_storage
+from cadcam.storage import PrivateS3Storage, private_storage
 from cadcam.tests import s3_helpers
 from listings.tests.helpers import make_published
 from messaging.models import Attachment
+from orders.forms import DeliveryForm
 from orders.models import Order, OrderFile
 from orders.tests.helpers import make_order, stl_upload
 
@@ -167,7 +171,7 @@ def test_a_small_case_file_goes_by_presigned_post_and_moves_under_the_order(
     assert response["Location"] == reverse("orders:pay", args=[order.pk])
     stored = order.files.get()
     assert (stored.name, stored.size, stored.uploaded_by) == ("Crown 36.stl", len(data), employer)
-    assert stored.file.name == f"orders/{order.pk}/Crown_36.stl"
+    assert re.fullmatch(rf"orders/{order.pk}/Crown_36_[A-Za-z0-9]{{10}}\.stl", stored.file.name)
     assert s3.keys("private/orders/") == [f"private/{stored.file.name}"]
     assert s3.keys("private/uploads/") == []
     assert s3.read(f"private/{stored.file.name}") == data
@@ -331,7 +335,8 @@ def test_the_sweep_deletes_uploads_never_attached_within_a_day(
         unfinished = direct_upload_start(owner=owner, name="big.stl", size=6 * MB)
     fresh = s3_helpers.upload(client, "fresh.stl", stl_bytes(2))
     # An object and a multipart upload that no row knows (their transaction was lost), a day old.
-    private_storage().save("uploads/5b0e1b52-5c8e-4b0e-9d7a-9f3f1d2e0a11/lost.stl", ContentFile(b"x"))
+    lost = "private/uploads/5b0e1b52-5c8e-4b0e-9d7a-9f3f1d2e0a11/lost.stl"
+    s3.client.put_object(Bucket=s3.bucket, Key=lost, Body=b"x")
     stray = private_storage().multipart_start("uploads/6c1f2c63-6d9f-4c1f-8e8b-0a4a2e3f1b22/lost.stl")
 
     def multipart_keys():
@@ -360,20 +365,16 @@ def test_an_attached_upload_whose_move_was_lost_is_moved_by_the_sweep(
     listing = make_published()
     client.force_login(make_user())
     token = s3_helpers.upload(client, "crown.stl", stl_bytes(2))
-    send_case(client, listing, [token])  # committed, but the task that moves it never ran
+    send_case(client, listing, [token])  # committed, but the process died before the move
     stored = OrderFile.objects.get()
     assert s3.keys("private/uploads/") == [f"private/uploads/{token}/crown.stl"]
     assert s3.keys("private/orders/") == []
-    # Until it moves, the row points at the uploaded object: the file can be downloaded already.
-    assert stored.file.name == f"uploads/{token}/crown.stl" and stored.sha256 == ""
-    download = client.get(reverse("orders:download", args=[stored.order_id, stored.pk]))
-    assert requests.get(download["Location"], timeout=10).content == stl_bytes(2)
+    assert stored.file.name.startswith(f"orders/{stored.order_id}/crown_") and stored.sha256 == ""
 
     with django_capture_on_commit_callbacks(execute=True):
         counts = direct_uploads_sweep(now=timezone.now() + timedelta(minutes=11))
     assert counts["finished"] == 1
     stored.refresh_from_db()
-    assert stored.file.name == f"orders/{stored.order_id}/crown.stl"
     assert s3.keys("private/orders/") == [f"private/{stored.file.name}"]
     assert s3.keys("private/uploads/") == []
     assert stored.sha256 == hashlib.sha256(stl_bytes(2)).hexdigest()
@@ -381,7 +382,7 @@ def test_an_attached_upload_whose_move_was_lost_is_moved_by_the_sweep(
 
 
 def test_a_move_cut_off_half_way_is_finished_by_running_it_again(s3, client):
-    """The copy was made, but the process died before the row was pointed at it."""
+    """The copy was made, but the process died before it deleted the upload's object."""
     listing = make_published()
     client.force_login(make_user())
     token = s3_helpers.upload(client, "crown.stl", stl_bytes(2))
@@ -453,3 +454,130 @@ def test_migrate_files_to_s3_copies_verifies_and_can_run_again(settings, s3):
 def test_migrate_files_to_s3_needs_a_bucket():
     with pytest.raises(CommandError, match="AWS_STORAGE_BUCKET_NAME"):
         call_command("migrate_files_to_s3")
+
+
+# --- what an uploader (or a bucket) might do wrong --------------------------------------------------
+
+
+def test_two_files_of_the_same_name_keep_their_own_objects(s3, client, django_capture_on_commit_callbacks):
+    listing = make_published()
+    client.force_login(make_user())
+    upper, lower = stl_bytes(3), stl_bytes(4)
+    tokens = [s3_helpers.upload(client, "crown.stl", upper), s3_helpers.upload(client, "crown.stl", lower)]
+    with django_capture_on_commit_callbacks(execute=True):
+        send_case(client, listing, tokens)
+    first, second = OrderFile.objects.order_by("pk")
+    assert first.file.name != second.file.name
+    assert s3.read(f"private/{first.file.name}") == upper and s3.read(f"private/{second.file.name}") == lower
+
+
+def test_bytes_swapped_in_after_the_upload_are_refused_by_the_checks(s3, client, django_capture_on_commit_callbacks):
+    listing = make_published()
+    client.force_login(make_user())
+    data = stl_bytes(3)
+    answer = s3_helpers.start(client, "crown.stl", len(data)).json()
+    s3_helpers.send_bytes(answer, data)
+    assert s3_helpers.complete(client, answer).status_code == 200
+    s3_helpers.send_bytes(answer, b"MZ" + b"\0" * (len(data) - 2))  # the presigned POST used again
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send_case(client, listing, [answer["token"]])
+    assert "crown.stl changed after it was sent; choose the file again." in response.content.decode()
+    assert not Order.objects.exists() and s3.keys("private/uploads/") == []
+
+
+def test_bytes_swapped_in_after_the_checks_are_never_kept(s3, client, caplog):
+    listing = make_published()
+    client.force_login(make_user())
+    data = stl_bytes(3)
+    answer = s3_helpers.start(client, "crown.stl", len(data)).json()
+    s3_helpers.send_bytes(answer, data)
+    s3_helpers.complete(client, answer)
+    send_case(client, listing, [answer["token"]])  # checked and attached; the move not run yet
+    s3_helpers.send_bytes(answer, b"MZ" + b"\0" * (len(data) - 2))
+
+    with caplog.at_level(logging.ERROR, logger="cadcam.direct_uploads"):
+        direct_upload_finish(DirectUpload.objects.get().pk)
+    assert "changed after its checks" in caplog.text
+    assert s3.keys("private/orders/") == []  # nothing unchecked under the order
+    assert not DirectUpload.objects.exists()
+
+
+def test_parts_of_other_sizes_than_announced_are_refused_and_deleted(
+    s3, client, settings, django_capture_on_commit_callbacks
+):
+    settings.DIRECT_UPLOAD_PART_BYTES = 5 * MB
+    client.force_login(make_user())
+    size = 6 * MB
+    answer = s3_helpers.start(client, "arch.stl", size).json()
+    # (S3 itself refuses these: each part URL is signed with its length. moto does not check.)
+    requests.put(answer["parts"][0], data=b"x" * (MB), timeout=30)
+    requests.put(answer["parts"][1], data=b"x" * (5 * MB), timeout=30)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = s3_helpers.complete(client, answer)
+    assert response.status_code == 400
+    assert response.json() == {"error": "arch.stl did not arrive as announced; send it again."}
+    assert not DirectUpload.objects.exists()
+    assert s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", []) == []
+    assert "X-Amz-SignedHeaders=content-length" in answer["parts"][0] or "content-length" in answer["parts"][0]
+
+
+def test_an_object_of_another_size_is_deleted_at_completion(s3, client, django_capture_on_commit_callbacks):
+    client.force_login(make_user())
+    answer = s3_helpers.start(client, "crown.stl", 200).json()
+    upload = DirectUpload.objects.get()
+    s3.client.put_object(Bucket=s3.bucket, Key=f"private/{upload.storage_name}", Body=b"x" * 50)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = s3_helpers.complete(client, answer)
+    assert response.status_code == 400
+    assert not DirectUpload.objects.exists() and s3.keys("private/uploads/") == []
+
+
+def test_support_messages_take_direct_uploads(s3, client, django_capture_on_commit_callbacks):
+    client.force_login(make_user())
+    token = s3_helpers.upload(client, "crown.stl", stl_bytes(2))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("messaging:support"), {"body": "The upload looks wrong", "files": [token]})
+    assert response.status_code == 302
+    assert Attachment.objects.get().name == "crown.stl"
+
+
+def test_a_bound_form_with_direct_uploads_needs_its_uploader():
+    with pytest.raises(TypeError, match=r"pass uploader=request\.user"):
+        DeliveryForm({"note": "x"}, {})
+    DeliveryForm()  # an unbound form shows no files: no uploader needed
+
+
+def test_a_name_the_browser_cannot_have_meant_is_cleaned_not_a_crash(s3, client):
+    client.force_login(make_user())
+    response = client.post(reverse("direct_upload_start"), '{"name": "\\ud800crown.stl", "size": 10}',
+                           content_type="application/json")
+    assert response.status_code == 201
+    assert DirectUpload.objects.get().name == "crown.stl"
+
+
+def test_the_sweep_goes_on_when_the_bucket_does_not_answer_for_one_upload(
+    s3, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    listing = make_published()
+    owner = make_user()
+    client.force_login(owner)
+    send_case(client, listing, [s3_helpers.upload(client, "crown.stl", stl_bytes(2))])  # attached, not moved
+    with time_machine.travel(timezone.now() - timedelta(hours=25)):
+        s3_helpers.upload(client, "old.stl", stl_bytes(2))
+
+    def unreachable(*args, **kwargs):
+        raise EndpointConnectionError(endpoint_url=s3.endpoint)
+
+    monkeypatch.setattr(PrivateS3Storage, "copy", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = direct_uploads_sweep(now=timezone.now() + timedelta(minutes=11))
+    assert counts["finished"] == 0 and counts["deleted"] == 1  # the orphan went all the same
+    assert DirectUpload.objects.filter(attached_at__isnull=False).count() == 1
+
+
+def test_on_aws_the_policy_names_the_bucket_not_all_of_s3():
+    storage = PrivateS3Storage(bucket_name="cadcam-files", region_name="eu-central-1", addressing_style="virtual")
+    assert storage.browser_origin == "https://cadcam-files.s3.eu-central-1.amazonaws.com"
