@@ -138,5 +138,6 @@ def test_with_files_on_s3_the_preview_reads_the_signed_url_through_the_same_chec
 
     expect(page.get_by_test_id("preview-dialog")).to_have_attribute("data-state", "ready")
     expect(page.get_by_test_id("preview-size")).to_have_text("8.0 × 10.0 × 7.0 mm · 12 triangles")  # noqa: RUF001
-    assert [url for url in bucket_reads if f"/private/orders/{order.pk}/crown-36.stl?" in url]
+    stored = order.files.get().file.name  # orders/<id>/crown-36_<random>.stl on S3
+    assert [url for url in bucket_reads if f"/private/{stored}?" in url]
     assert not errors, errors
