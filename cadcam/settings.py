@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "django_celery_beat",
+    "django_prometheus",
     "django_countries",
     "phonenumber_field",
     # Our apps, lowest layer first: each imports only apps listed before it (docs/architecture.md).
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "cadcam.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cadcam.middleware.BadBytesMiddleware",
@@ -97,6 +100,7 @@ MIDDLEWARE = [
     "cadcam.middleware.StaffStepUpMiddleware",
     "cadcam.middleware.UserTimezoneMiddleware",
     "cadcam.middleware.ApplicationErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "cadcam.urls"
@@ -289,10 +293,16 @@ CELERY_RESULT_EXPIRES = 60 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, holding a Redis lock: a second beat started by
+# mistake waits instead of sending every job twice (cadcam/beat.py).
+CELERY_BEAT_SCHEDULER = "cadcam.beat:SingleBeatScheduler"
 # Periodic tasks live here, in code; django-celery-beat's database scheduler writes
 # them to its tables when beat starts, where staff can see (and pause) them in admin.
 CELERY_BEAT_SCHEDULE = {
+    "beat-heartbeat": {
+        "task": "cadcam.tasks.beat_heartbeat",
+        "schedule": 60,
+    },
     "sweep-direct-uploads": {
         "task": "cadcam.tasks.sweep_direct_uploads",
         "schedule": 10 * 60,
@@ -392,11 +402,48 @@ if not DEBUG:
         "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in ALLOWED_HOSTS]
     )
 
+# Logs go to standard error: one JSON object a line in production (DJANGO_LOG_FORMAT=json, the
+# default there), plain lines in development. Every record has the request id
+# (cadcam/observability.py), also in the Celery tasks a request started.
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "cadcam.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Celery keeps its own log set-up otherwise; ours (above) makes its lines JSON too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error reports to Sentry when SENTRY_DSN is set: Django and Celery, no personal data (no user
+# e-mails or IPs, no request bodies or cookies).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        max_request_body_size="never",
+        environment=env("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
+# /metrics (cadcam/metrics.py): open to these networks, and to anyone with the token.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# /readyz calls the beat stale when its heartbeat job has not run for this long.
+BEAT_HEARTBEAT_STALE_SECONDS = env.int("BEAT_HEARTBEAT_STALE_SECONDS", default=5 * 60)

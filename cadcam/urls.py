@@ -11,6 +11,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("staff/two-factor/", views.staff_enrol, name="staff_enrol"),
     path("staff/two-factor/<str:token>/", views.staff_enrol_confirm, name="staff_enrol_confirm"),
     path("favicon.ico", views.favicon),

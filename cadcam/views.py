@@ -1,22 +1,27 @@
 import json
+import time
 
 import redis
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.db.migrations.executor import MigrationExecutor
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from cadcam import direct_uploads
 from cadcam.direct_uploads import direct_uploads_enabled
 from cadcam.errors import ApplicationError
+from cadcam.metrics import BEAT_HEARTBEAT, job_last_run, metrics_allowed, metrics_text
 from cadcam.models import DirectUpload
 from cadcam.staff import ENROLMENT_LINK_MAX_AGE, enrolment_confirm, enrolment_link_send, has_authenticator
+from cadcam.storage import private_storage
 
 
 @require_GET
@@ -48,10 +53,59 @@ def _redis_ok() -> bool:
 @never_cache
 @require_GET
 def healthz(request):
+    """Liveness: the process answers. Asks nothing else, so a slow database never gets healthy
+    web processes restarted (that is /readyz's business)."""
+    return JsonResponse({"status": "ok"})
+
+
+def _storage_ok() -> bool:
+    try:
+        private_storage().exists("readyz")  # a HEAD on S3, a stat on the disk
+        return True
+    except Exception:
+        return False
+
+
+_migrated = False
+
+
+def _migrations_ok() -> bool:
+    """No migration left to apply (remembered once true: a process's code does not change)."""
+    global _migrated
+    if not _migrated:
+        try:
+            executor = MigrationExecutor(connection)
+            _migrated = not executor.migration_plan(executor.loader.graph.leaf_nodes())
+        except Exception:
+            return False
+    return _migrated
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: this process can serve (database, Redis, file storage, migrations applied).
+    The beat's heartbeat age is reported, and "stale" when old, without failing the check:
+    a stopped beat must not take the web processes out of service."""
     checks = {"database": _database_ok(), "redis": _redis_ok()}
-    healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "error", **{name: "ok" if ok else "error" for name, ok in checks.items()}}
-    return JsonResponse(body, status=200 if healthy else 503)
+    checks["storage"] = _storage_ok()
+    checks["migrations"] = checks["database"] and _migrations_ok()
+    ready = all(checks.values())
+    heartbeat = job_last_run(BEAT_HEARTBEAT) if checks["redis"] else None
+    age = round(time.time() - heartbeat["at"]) if heartbeat else None
+    body = {"status": "ok" if ready else "error", **{name: "ok" if ok else "error" for name, ok in checks.items()},
+            "beat": "ok" if age is not None and age <= settings.BEAT_HEARTBEAT_STALE_SECONDS else "stale",
+            "beat_heartbeat_age_seconds": age}
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus metrics (cadcam/metrics.py); 404 to anyone not allowed to read them."""
+    if not metrics_allowed(request):
+        raise Http404
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
 
 
 # --- staff: setting up the second factor --------------------------------------------------------

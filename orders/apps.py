@@ -7,7 +7,7 @@ class OrdersConfig(AppConfig):
     def ready(self):
         # Start-up registrations with the apps below (Django's place for them; see docs/architecture.md).
         from accounts.registry import register_deletion_guard, register_export_section
-        from orders import webhooks  # noqa: F401  (registers the Stripe events orders own)
+        from orders import metrics, webhooks  # noqa: F401  (register /metrics sources and the Stripe events orders own)
         from orders.finishers import FINISHERS
         from orders.reconcile import orders_reconcile, orders_reconcile_gateway
         from orders.selectors import orders_export, orders_in_progress_guard

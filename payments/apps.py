@@ -9,4 +9,4 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments and ledger"
 
     def ready(self):
-        from payments import refunds  # noqa: F401  (registers the refund events payments owns)
+        from payments import metrics, refunds  # noqa: F401  (register /metrics sources and the refund events)

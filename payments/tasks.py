@@ -6,6 +6,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from cadcam.errors import ApplicationError
+from cadcam.metrics import record_job
 from payments.operations import money_recover
 from payments.reconcile import reconcile, reconcile_gateway
 from payments.refunds import staff_reconcile_alert
@@ -50,7 +51,8 @@ def requeue_stripe_events() -> int:
 @shared_task
 def recover_money_operations() -> dict:
     """Beat, every minute: finish the gateway calls whose answer was lost."""
-    return money_recover()
+    with record_job("money_recover"):
+        return money_recover()
 
 
 @shared_task

@@ -10,7 +10,7 @@ class PayoutsConfig(AppConfig):
         from accounts.registry import register_export_section
         from payments.operations import register_finisher
         from payments.reconcile import register_gateway_check, register_reconcile_check
-        from payouts import webhooks  # noqa: F401  (registers the Stripe events payouts own)
+        from payouts import metrics, webhooks  # noqa: F401  (register /metrics sources and payouts' Stripe events)
         from payouts.reconcile import payouts_reconcile, payouts_reconcile_gateway
         from payouts.selectors import payouts_export
         from payouts.services import FINISHERS

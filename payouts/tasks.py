@@ -1,12 +1,14 @@
 from celery import shared_task
 
+from cadcam.metrics import record_job
 from payouts.services import payouts_run, payouts_transfer_waiting
 
 
 @shared_task
 def run_payouts() -> dict:
     """Beat: open the payouts of newly completed orders and send those that are due."""
-    return payouts_run()
+    with record_job("payouts"):
+        return payouts_run()
 
 
 @shared_task
