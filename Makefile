@@ -9,10 +9,15 @@ EMBEDDED := $(BIN)/python -m cadcam.embedded --
 export DJANGO_DEBUG ?= true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test serve lint migrate seed clean-data
+.PHONY: run test serve lint migrate seed clean-data manage
 
 run: $(STAMP)
 	$(EMBEDDED) $(MAKE) --no-print-directory serve
+
+# make manage ARGS="reconcile": a management command next to `make run`, on its database and Redis (it attaches to
+# them and never stops them; with no stack running it starts them for the command alone).
+manage: $(STAMP)
+	$(EMBEDDED) $(BIN)/python manage.py $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
