@@ -40,6 +40,8 @@ CONDITIONAL = {"^media/(?P<path>.*)$"}
 CLASSIFICATION: dict[str, str] = {
     # cadcam
     "healthz": PUBLIC,
+    "readyz": PUBLIC,  # states of the database, Redis, storage, migrations and beat: no data
+    "metrics": PUBLIC,  # Prometheus: only from METRICS_ALLOWED_NETWORKS (the test client's 127.0.0.1) or the token
     "staff_enrol": STAFF_ONLY,  # staff without an authenticator app: confirm by e-mail first
     "staff_enrol_confirm": STAFF_ONLY,  # the e-mailed link (a signed token for one staff account)
     "favicon.ico": PUBLIC,
