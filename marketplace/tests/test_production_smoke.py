@@ -248,7 +248,7 @@ def test_a_whole_order_through_two_web_instances_a_worker_and_a_beat(production)
     # The designer signs in (on either instance), accepts and delivers a file through gunicorn.
     designer = Browser(list(reversed(bases)))
     signed_in = designer.post("/accounts/login/", {"login": designer_email, "password": PASSWORD})
-    assert signed_in.status_code == 302, re.findall(r"(?:alert|invalid-feedback|errorlist)[^>]*>\s*([^<]+)", signed_in.text)
+    assert signed_in.status_code == 302, signed_in.text[:800]
     order_page = f"/orders/{order.pk}/"
     assert designer.post(f"/orders/{order.pk}/accept/", form_page=order_page).status_code == 302
     design = stl(300)
