@@ -239,11 +239,11 @@ def start_redis(db_file: Path) -> str:
         return f"unix://{server.socket_file}"
 
 
-def ensure_services(*, redis_file: str = "redis.db") -> dict[str, str]:
+def ensure_services(*, redis_file: str = "redis.db", postgres_dir: str = "postgres") -> dict[str, str]:
     """Start (or attach to) what the environment does not provide; return the variables to export."""
     provided = {}
     if not os.environ.get("DATABASE_URL"):
-        provided["DATABASE_URL"] = start_postgres(DATA_DIR / "postgres")
+        provided["DATABASE_URL"] = start_postgres(DATA_DIR / postgres_dir)
     if not os.environ.get("REDIS_URL"):
         provided["REDIS_URL"] = start_redis(DATA_DIR / redis_file)
     os.environ.update(provided)

@@ -2,8 +2,8 @@
 
 It runs before pytest-django configures Django: it puts the test process in
 development mode and, unless DATABASE_URL / REDIS_URL point at real servers,
-starts the embedded PostgreSQL and a Redis of its own (a separate file from the
-one `make run` uses) for the whole session.
+starts an embedded PostgreSQL and Redis of its own (not those
+`make run` uses) for the whole session.
 """
 
 import os
@@ -16,5 +16,6 @@ def pytest_load_initial_conftests(early_config, parser, args):
     from cadcam.embedded import ensure_services
 
     os.environ.setdefault("DJANGO_DEBUG", "true")
-    ensure_services(redis_file="redis-test.db")
+    # Servers of their own: the suite never holds (and at its end stops) the ones `make run` uses.
+    ensure_services(redis_file="redis-test.db", postgres_dir="postgres-test")
     return (yield)

@@ -15,19 +15,14 @@ first). It reads the worker's resident memory and CPU time (psutil) before and a
 import math
 import os
 import secrets
-import signal
-import socket
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import boto3
-import psutil
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -35,27 +30,9 @@ from django.test import Client
 
 from accounts.models import User
 from listings.models import Listing
+from marketplace.benchmarking import HOST, free_port, gunicorn, load_average, wait_for, worker_processes
 
 MB = 1024 * 1024
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise CommandError(f"{url} did not answer within {seconds} s.") from None
-            time.sleep(0.2)
 
 
 def binary_stl(size_limit: int) -> bytes:
@@ -69,12 +46,7 @@ class Worker:
     """The one gunicorn worker: its memory and CPU time."""
 
     def __init__(self, master: subprocess.Popen):
-        deadline = time.monotonic() + 30
-        while not psutil.Process(master.pid).children():
-            if time.monotonic() > deadline:
-                raise CommandError("gunicorn started no worker.")
-            time.sleep(0.1)
-        self.process = psutil.Process(master.pid).children()[0]
+        self.process = worker_processes(master)[0]
 
     def sample(self) -> tuple[int, float]:
         times = self.process.cpu_times()
@@ -96,8 +68,7 @@ class Command(BaseCommand):
         if employer is None or listing is None:
             raise CommandError("Run `python manage.py seed_demo` first: the benchmark sends a demo client's case.")
         data = binary_stl(min(size_mb, 100) * MB)
-        self.stdout.write(f"File: binary STL of {len(data) / MB:.1f} MB. "
-                          f"Load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+        self.stdout.write(f"File: binary STL of {len(data) / MB:.1f} MB. Load average: {load_average()}")
         with self._s3(endpoint, bucket) as s3_env:
             results = {
                 "S3 (direct upload)": self._run(s3_env, employer, listing, data, direct=True),
@@ -114,7 +85,7 @@ class Command(BaseCommand):
                               f"the CPU of one /healthz; the web requests took "
                               f"{result['web_wall'] / result['healthz']:.0f}x one /healthz: " + ", ".join(
                                   f"{path} {seconds * 1000:.0f} ms" for path, seconds in result["spent"]))
-        self.stdout.write(f"Load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+        self.stdout.write(f"Load average after: {load_average()}")
 
     @contextmanager
     def _s3(self, endpoint, bucket):
@@ -140,30 +111,11 @@ class Command(BaseCommand):
 
     @contextmanager
     def _gunicorn(self, extra_env):
-        port = free_port()
-        folder = Path(tempfile.mkdtemp(prefix="cadcam-bench-"))
-        env = os.environ | extra_env | {
-            "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": settings.SECRET_KEY, "DJANGO_ALLOWED_HOSTS": HOST,
-            "DJANGO_SECURE_SSL_REDIRECT": "false", "GUNICORN_BIND": f"{HOST}:{port}", "GUNICORN_WORKERS": "1",
-            "GUNICORN_THREADS": "1", "DJANGO_MEDIA_ROOT": str(folder / "media"),
-            "DJANGO_PRIVATE_MEDIA_ROOT": str(folder / "private"), "DJANGO_LOG_LEVEL": "WARNING",
-            # Run after run, the demo client sends more cases than one account may in an hour.
-            "SEND_CASE_PER_HOUR": "100000", "UNPAID_CASE_FILES_QUOTA_BYTES": str(10**15),
-            "DIRECT_UPLOADS_PENDING_QUOTA_BYTES": str(10**15),
-        }
-        log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the server below
-        master = subprocess.Popen([sys.executable, "-m", "gunicorn", "cadcam.wsgi", "-c", "gunicorn.conf.py",
-                                   "--access-logfile", "/dev/null"], env=env, cwd=settings.BASE_DIR,
-                                  stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for(f"http://{HOST}:{port}/healthz")
-            yield f"http://{HOST}:{port}", Worker(master)
-        except CommandError as error:
-            raise CommandError(f"{error} (the server's log: {folder / 'gunicorn.log'})") from None
-        finally:
-            master.send_signal(signal.SIGTERM)
-            master.wait(30)
-            log.close()
+        # Run after run, the demo client sends more cases than one account may in an hour.
+        limits = {"SEND_CASE_PER_HOUR": "100000", "UNPAID_CASE_FILES_QUOTA_BYTES": str(10**15),
+                  "DIRECT_UPLOADS_PENDING_QUOTA_BYTES": str(10**15)}
+        with gunicorn(extra_env | limits) as (base, master):
+            yield base, Worker(master)
 
     def _session(self, employer) -> requests.Session:
         client = Client()

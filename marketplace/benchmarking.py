@@ -1,0 +1,82 @@
+"""What the benchmark commands share: gunicorn started as production starts it (DJANGO_DEBUG=false,
+gunicorn.conf.py), on a free loopback port, stopped afterwards; the suite's database and Redis
+are the caller's (DATABASE_URL, REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import requests
+from django.conf import settings
+from django.core.management.base import CommandError
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            requests.get(url, timeout=5)
+            return
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise CommandError(f"{url} did not answer within {seconds} s.") from None
+            time.sleep(0.2)
+
+
+def load_average() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+@contextmanager
+def gunicorn(extra_env: dict | None = None, *, workers: int = 1, threads: int = 1):
+    """One production gunicorn; yields (base URL, master process). Its log is kept in a
+    temporary folder, named in the error when something fails."""
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="cadcam-bench-"))
+    (folder / "prometheus").mkdir()
+    env = os.environ | (extra_env or {}) | {
+        "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": settings.SECRET_KEY, "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SECURE_SSL_REDIRECT": "false", "GUNICORN_BIND": f"{HOST}:{port}", "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads), "DJANGO_MEDIA_ROOT": str(folder / "media"),
+        "DJANGO_PRIVATE_MEDIA_ROOT": str(folder / "private"), "DJANGO_LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "prometheus"),
+    }
+    log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the server below
+    master = subprocess.Popen([sys.executable, "-m", "gunicorn", "cadcam.wsgi", "-c", "gunicorn.conf.py",
+                               "--access-logfile", "/dev/null"], env=env, cwd=settings.BASE_DIR,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://{HOST}:{port}/healthz")
+        yield f"http://{HOST}:{port}", master
+    except CommandError as error:
+        raise CommandError(f"{error} (the server's log: {folder / 'gunicorn.log'})") from None
+    finally:
+        master.send_signal(signal.SIGTERM)
+        master.wait(30)
+        log.close()
+
+
+def worker_processes(master: subprocess.Popen, count: int = 1, seconds: float = 30) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    while len(psutil.Process(master.pid).children()) < count:
+        if time.monotonic() > deadline:
+            raise CommandError("gunicorn started no worker.")
+        time.sleep(0.1)
+    return psutil.Process(master.pid).children()
