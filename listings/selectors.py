@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from cadcam.db import read_replica
 from cadcam.staff import acting_as_staff
 from listings.models import Category, Favorite, Listing, ListingImage
 
@@ -220,10 +221,11 @@ def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: in
 
     The page's ids come first from a narrow query (no descriptions, no joins for the cards),
     then the cards for just those ids."""
-    paginator = CappedPaginator(listings_browse(viewer=viewer, filters=filters).values_list("pk", flat=True), per_page)
-    page = paginator.get_page(number)
+    database = read_replica()  # the replica, if there is one: a listing may show up a moment late
+    found = listings_browse(viewer=viewer, filters=filters).using(database).values_list("pk", flat=True)
+    page = CappedPaginator(found, per_page).get_page(number)
     ids = list(page.object_list)
-    cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.filter(pk__in=ids))}
+    cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.using(database).filter(pk__in=ids))}
     page.object_list = [cards[pk] for pk in ids if pk in cards]
     return page
 
