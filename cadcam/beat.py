@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
@@ -23,6 +24,7 @@ LOCK_NAME = "cadcam:beat-lock"
 LOCK_SECONDS = 60
 RENEW_SECONDS = 15
 WAIT_SECONDS = 10
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SingleBeatScheduler(DatabaseScheduler):
@@ -35,16 +37,22 @@ class SingleBeatScheduler(DatabaseScheduler):
         super().__init__(*args, **kwargs)
 
     def hold(self) -> bool:
-        """Whether this beat holds the lock now (taking or renewing it)."""
+        """Whether this beat holds the lock now (renewing it, or taking it when free)."""
         try:
-            if self.holding and self.lock.owned():
-                self.lock.reacquire()
-            else:
-                self.holding = self.lock.acquire(blocking=False, token=self.beat_id.encode())
-                if self.holding:
-                    logger.info("Beat %s holds the lock and sends the periodic jobs.", self.beat_id)
-        except LockError:
-            self.holding = False
+            if self.holding:
+                try:
+                    self.lock.reacquire()  # back to LOCK_SECONDS
+                    return True
+                except LockError:  # it expired (a tick longer than LOCK_SECONDS): start over
+                    logger.warning("Beat %s lost the lock.", self.beat_id)
+                    self.holding = False
+            if self.lock.acquire(blocking=False, token=self.beat_id.encode()):
+                # Taking over: the other beat wrote its last runs before it let go. Forget when
+                # this one last read the schedule, so the database scheduler reads it again (and
+                # rebuilds its queue) at this tick instead of sending what was already sent.
+                self._last_timestamp = EPOCH
+                self.holding = True
+                logger.info("Beat %s holds the lock and sends the periodic jobs.", self.beat_id)
         except redis.RedisError:
             logger.warning("Beat %s cannot reach Redis; it sends nothing until it can.", self.beat_id)
             self.holding = False
@@ -56,8 +64,8 @@ class SingleBeatScheduler(DatabaseScheduler):
         return min(super().tick(*args, **kwargs), RENEW_SECONDS)
 
     def close(self):
+        super().close()  # writes the jobs' last runs to the database first
         if self.holding:
             with contextlib.suppress(LockError, redis.RedisError):
                 self.lock.release()
             self.holding = False
-        super().close()

@@ -103,14 +103,35 @@ def _owner_alive(owner_file: Path) -> bool:
 
 def _take_ownership(owner_file: Path, stop: Callable[[], None]) -> None:
     """Record this process as the owner (under the lock) and stop the server at exit."""
-    owner_file.write_text(json.dumps(_this_process()))
-    atexit.register(_stop_if_owner, owner_file, stop)
+    owner_file.write_text(json.dumps(_this_process() | {"attached": []}))
+    atexit.register(_leave, owner_file, stop)
 
 
-def _stop_if_owner(owner_file: Path, stop: Callable[[], None]) -> None:
+def _attach(owner_file: Path, stop: Callable[[], None]) -> None:
+    """Record this process as using a server another process started (under the lock). If the
+    owner ends first, it hands the server over instead of stopping it under us."""
+    record = _read_owner(owner_file) or {}
+    record["attached"] = [*record.get("attached", []), _this_process()]
+    owner_file.write_text(json.dumps(record))
+    atexit.register(_leave, owner_file, stop)
+
+
+def _leave(owner_file: Path, stop: Callable[[], None]) -> None:
+    """At exit: an attached process just leaves; the owner hands the server to a process still
+    attached, or, when none is left, stops it."""
     with _locked(owner_file.parent):
-        # A forked child inherits the exit hook but not the ownership.
-        if not _is_process(_read_owner(owner_file), os.getpid()):
+        record = _read_owner(owner_file)
+        if record is None:
+            return
+        me = os.getpid()
+        live = [entry for entry in record.get("attached", [])
+                if _is_process(entry, entry.get("pid")) and entry.get("pid") != me]
+        if not _is_process(record, me):  # attached, or a forked child that inherited the hook
+            record["attached"] = live
+            owner_file.write_text(json.dumps(record))
+            return
+        if live:
+            owner_file.write_text(json.dumps(live[0] | {"attached": live[1:]}))
             return
         try:
             stop()
@@ -178,6 +199,8 @@ def start_postgres(data_dir: Path) -> str:
             if not (_postmaster(data_dir) and _owner_alive(owner_file)):
                 # Not running (we start it) or orphaned (we adopt it): ours to stop.
                 _take_ownership(owner_file, lambda: _stop_postgres(data_dir))
+            else:
+                _attach(owner_file, lambda: _stop_postgres(data_dir))
             # cleanup_mode=None: pgserver's own exit hook never stops the server (it would
             # when it believes this process is the last one using it); the owner does.
             server = pgserver.get_server(data_dir, cleanup_mode=None)
@@ -227,7 +250,8 @@ def start_redis(db_file: Path) -> str:
     with _locked(db_file.parent):
         running = _redis_running(db_file)
         if running and _owner_alive(owner_file):
-            return f"unix://{running[1]['unixsocket']}"  # attach: never stop it
+            _attach(owner_file, lambda: _stop_redis(db_file))  # stopped by us only if handed over
+            return f"unix://{running[1]['unixsocket']}"
         _take_ownership(owner_file, lambda: _stop_redis(db_file))
         if running:
             return f"unix://{running[1]['unixsocket']}"  # adopt an orphan

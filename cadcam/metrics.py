@@ -44,15 +44,14 @@ def metrics_source(source: MetricSource) -> MetricSource:
 
 @contextmanager
 def record_job(name: str):
-    """Time one run of a periodic job; /metrics shows its last duration and when it ended."""
+    """Time one run of a periodic job; /metrics shows the duration and the end of its last
+    successful run (a run that raised is not recorded: a failing job looks late, not fine)."""
     started = time.monotonic()
-    try:
-        yield
-    finally:
-        cache.set(JOB_CACHE_KEY.format(name), {"seconds": time.monotonic() - started, "at": time.time()}, None)
-        names = set(cache.get(JOB_NAMES_KEY) or ())
-        if name not in names:
-            cache.set(JOB_NAMES_KEY, sorted(names | {name}), None)
+    yield
+    cache.set(JOB_CACHE_KEY.format(name), {"seconds": time.monotonic() - started, "at": time.time()}, None)
+    names = set(cache.get(JOB_NAMES_KEY) or ())
+    if name not in names:
+        cache.set(JOB_NAMES_KEY, sorted(names | {name}), None)
 
 
 def job_last_run(name: str) -> dict | None:

@@ -40,11 +40,22 @@ class RequestIdMiddleware:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id` (empty outside a request or task) to every record."""
+    """Adds `request_id` (empty outside a request or task) to every record, and drops the
+    `data` Celery attaches to its task records: the task's arguments, e-mail bodies with
+    sign-in and password links among them, must never reach a log."""
 
     def filter(self, record):
         record.request_id = request_id.get()
+        record.__dict__.pop("data", None)
         return True
+
+
+def breadcrumb_without_extras(crumb, hint):
+    """Sentry's before_breadcrumb: log breadcrumbs keep their message, not the record's extras
+    (Celery's task arguments)."""
+    if crumb.get("category") != "httplib":
+        crumb.pop("data", None)
+    return crumb
 
 
 # --- Celery: the id travels in the task message -----------------------------------------------

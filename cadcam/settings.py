@@ -13,6 +13,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.contrib.messages import constants as message_constants
 
+from cadcam.observability import breadcrumb_without_extras
 from cadcam.s3_settings import s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -445,6 +446,7 @@ if SENTRY_DSN:
         integrations=[DjangoIntegration(), CeleryIntegration()],
         send_default_pii=False,
         max_request_body_size="never",
+        before_breadcrumb=breadcrumb_without_extras,
         environment=env("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )

@@ -110,11 +110,12 @@ def postgres_answers(url):
 class Stack:
     """`python -m cadcam.embedded -- <long-running command>` in a process group of its own."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, name="stack"):
         self.data_dir = data_dir
-        ready = data_dir / "stack-ready.json"
+        self.name = name
+        ready = data_dir / f"{name}-ready.json"
         ready.unlink(missing_ok=True)
-        self.log = open(data_dir / "stack.log", "w")  # noqa: SIM115
+        self.log = open(data_dir / f"{name}.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
             wrapped(sys.executable, "-c", HOLD, str(ready)),
             cwd=settings.BASE_DIR,
@@ -134,7 +135,7 @@ class Stack:
 
     def output(self):
         self.log.flush()
-        return (self.data_dir / "stack.log").read_text()
+        return (self.data_dir / f"{self.name}.log").read_text()
 
     def close(self):
         """Whatever a test leaves running is stopped, so the next test starts clean."""
@@ -239,3 +240,26 @@ def test_a_signal_to_the_stack_stops_everything_it_started(stack, data_dir, sign
     )
     assert not (data_dir / "postgres" / "postmaster.pid").exists()  # stopped, not killed
     assert stack.process.returncode == 128 + signum, stack.output()
+
+
+def test_when_the_stack_that_started_the_servers_ends_first_the_attached_one_keeps_them(data_dir):
+    """`make manage ARGS=shell` started first, `make run` next to it, then the shell closes:
+    the servers are handed to the site instead of stopped under it."""
+    first = Stack(data_dir, "first")
+    second = Stack(data_dir, "second")
+    try:
+        assert second.urls == first.urls and second.redis_pid == first.redis_pid  # attached
+
+        os.killpg(first.process.pid, signal.SIGTERM)
+        first.process.wait(30)
+        time.sleep(1)
+        assert redis_answers(second.urls["REDIS_URL"]), second.output()
+        assert postgres_answers(second.urls["DATABASE_URL"]), second.output()
+
+        os.killpg(second.process.pid, signal.SIGTERM)  # the last user stops them
+        second.process.wait(30)
+        wait_for(lambda: not leftovers(data_dir, [second.redis_pid]), 10, lambda: "servers left running")
+        assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    finally:
+        second.close()
+        first.close()

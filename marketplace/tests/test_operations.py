@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,8 +17,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
-from django_celery_beat.models import PeriodicTask
-from django_celery_beat.schedulers import DatabaseScheduler
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
 from cadcam.beat import LOCK_NAME, LOCK_SECONDS, WAIT_SECONDS, SingleBeatScheduler
 from cadcam.celery import app as celery_app
@@ -40,22 +41,32 @@ def no_beat_lock():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_beats_do_not_both_send_the_jobs(no_beat_lock, monkeypatch):
-    """django-celery-beat's tick sends every due job (the sweep among them); only the beat
-    holding the lock gets to run it, and a second beat takes over when the first stops."""
-    ticks: list[str] = []
-    monkeypatch.setattr(DatabaseScheduler, "tick", lambda beat, *args, **kwargs: ticks.append(beat.beat_id) or 5.0)
+    """Only the beat holding the lock sends due jobs (the sweep among them); a second beat waits,
+    and when the first stops it takes over without sending again what the first one sent."""
+    sent: list[tuple[str, str]] = []
+
+    def record(beat, entry, producer=None, advance=True, **kwargs):  # what would go to the broker
+        sent.append((beat.beat_id, entry.name))
+        return None
+
+    monkeypatch.setattr(SingleBeatScheduler, "apply_async", record)
+    SingleBeatScheduler(app=celery_app).close()  # installs the jobs in the database scheduler
+    PeriodicTask.objects.filter(name=SWEEP).update(last_run_at=timezone.now() - timedelta(hours=1))
+    PeriodicTasks.update_changed()
     first, second = SingleBeatScheduler(app=celery_app), SingleBeatScheduler(app=celery_app)
-    assert PeriodicTask.objects.filter(name=SWEEP).exists()  # the jobs are in the database scheduler
 
     for _ in range(3):
-        assert first.tick() == 5.0
+        first.tick()
         assert second.tick() == WAIT_SECONDS
-    assert ticks == [first.beat_id] * 3
+    assert [beat for beat, name in sent if name == SWEEP] == [first.beat_id]
+    assert first.holding and not second.holding
     assert 0 < redis.Redis.from_url(settings.REDIS_URL).pttl(LOCK_NAME) <= LOCK_SECONDS * 1000
 
-    first.close()  # the first beat stops (a deploy): the second takes over at its next tick
+    first.close()  # a deploy stops the first beat: the second takes over at its next tick
     second.tick()
-    assert ticks[-1] == second.beat_id and second.holding
+    second.tick()
+    assert second.holding
+    assert [beat for beat, name in sent if name == SWEEP] == [first.beat_id]  # not sent a second time
     second.close()
 
 
