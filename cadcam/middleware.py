@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from cadcam import views
 from cadcam.errors import ApplicationError
 from cadcam.forms import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINE_BREAKS
 from cadcam.staff import enrolment_confirmed, has_authenticator, staff_session_verified, step_up
@@ -79,6 +80,22 @@ class StorageCSPMiddleware:
                 update[directive] = present + [origin for origin in origins if origin not in present]
             response._csp_update = update
         return response
+
+
+class InternalEndpointsMiddleware:
+    """/healthz, /readyz and /metrics are asked for by probes and Prometheus at the pod's own
+    address (`Host: 10.42.0.17:8000`), which is no name of the site: served here, before
+    anything reads the Host header, they answer whatever it says instead of a 400 logged as
+    an error. They read nothing from the request but its headers and address."""
+
+    VIEWS = {"/healthz": views.healthz, "/readyz": views.readyz, "/metrics": views.metrics}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        view = self.VIEWS.get(request.path_info)
+        return view(request) if view is not None else self.get_response(request)
 
 
 class UploadFormRedirectMiddleware:

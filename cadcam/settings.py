@@ -33,6 +33,10 @@ else:
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A database that does not answer fails a request (and /readyz) in seconds, not minutes.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5)
+)
 # An optional read replica: browse and search read from it (cadcam.db.read_replica); migrations
 # and every write stay on the primary. Tests mirror it onto the primary.
 if env("DATABASE_REPLICA_URL", default=""):
@@ -90,6 +94,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "cadcam.observability.RequestIdMiddleware",
+    "cadcam.middleware.InternalEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cadcam.middleware.BadBytesMiddleware",

@@ -1,5 +1,7 @@
 import json
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from django.conf import settings
@@ -22,6 +24,8 @@ from cadcam.metrics import BEAT_HEARTBEAT, job_last_run, metrics_allowed, metric
 from cadcam.models import DirectUpload
 from cadcam.staff import ENROLMENT_LINK_MAX_AGE, enrolment_confirm, enrolment_link_send, has_authenticator
 from cadcam.storage import private_storage
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -58,9 +62,16 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+# The storage check runs in a thread of its own so that a bucket that does not answer costs
+# /readyz READYZ_STORAGE_SECONDS, not boto3's minute of retries.
+READYZ_STORAGE_SECONDS = 3
+_storage_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz-storage")
+
+
 def _storage_ok() -> bool:
     try:
-        private_storage().exists("readyz")  # a HEAD on S3, a stat on the disk
+        # a HEAD on S3, a stat on the disk
+        _storage_checks.submit(private_storage().exists, "readyz").result(timeout=READYZ_STORAGE_SECONDS)
         return True
     except Exception:
         return False
@@ -91,12 +102,20 @@ def readyz(request):
     checks["storage"] = _storage_ok()
     checks["migrations"] = checks["database"] and _migrations_ok()
     ready = all(checks.values())
-    heartbeat = job_last_run(BEAT_HEARTBEAT) if checks["redis"] else None
+    try:
+        heartbeat = job_last_run(BEAT_HEARTBEAT) if checks["redis"] else None
+    except Exception:  # Redis went away since its check
+        heartbeat = None
     age = round(time.time() - heartbeat["at"]) if heartbeat else None
     body = {"status": "ok" if ready else "error", **{name: "ok" if ok else "error" for name, ok in checks.items()},
             "beat": "ok" if age is not None and age <= settings.BEAT_HEARTBEAT_STALE_SECONDS else "stale",
             "beat_heartbeat_age_seconds": age}
-    return JsonResponse(body, status=200 if ready else 503)
+    response = JsonResponse(body, status=200 if ready else 503)
+    if not ready:
+        # Probes ask every few seconds: one warning line each, not an error report each.
+        logger.warning("Not ready: %s", ", ".join(name for name, ok in checks.items() if not ok))
+        response._has_been_logged = True  # Django would log every 503 as an error
+    return response
 
 
 @never_cache

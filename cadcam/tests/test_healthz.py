@@ -88,3 +88,24 @@ def test_every_response_has_a_request_id_and_keeps_a_sensible_given_one(client):
     assert len(made) == 32
     assert client.get("/healthz", HTTP_X_REQUEST_ID="edge-1234abcd")["X-Request-ID"] == "edge-1234abcd"
     assert client.get("/healthz", HTTP_X_REQUEST_ID="<script>")["X-Request-ID"] != "<script>"
+
+
+def test_probes_and_prometheus_are_answered_at_the_pods_own_address(client, settings):
+    """Kubernetes asks at the pod's IP, which is no name of the site."""
+    settings.ALLOWED_HOSTS = ["cadcam.example"]
+    settings.METRICS_TOKEN = "s3cret-token"
+
+    assert client.get("/healthz", HTTP_HOST="10.42.0.17:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.42.0.17:8000").status_code == 200
+    metrics = client.get("/metrics", HTTP_HOST="10.42.0.17:8000", HTTP_AUTHORIZATION="Bearer s3cret-token")
+    assert metrics.status_code == 200
+    assert client.get("/listings/", HTTP_HOST="10.42.0.17:8000").status_code == 400  # the site itself is not
+
+
+def test_a_failing_readiness_check_is_a_warning_not_an_error_report(client, caplog):
+    with override_settings(REDIS_URL="redis://127.0.0.1:9/0"), caplog.at_level("WARNING"):
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert [record.levelname for record in caplog.records if record.name == "cadcam.views"] == ["WARNING"]
+    assert not [record for record in caplog.records if record.name == "django.request"]

@@ -12,6 +12,7 @@ The designer's account and listing are made with the services staff's admin acti
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
+from cadcam.beat import LOCK_NAME
 from listings.tests.helpers import make_published
 from orders.models import Order
 
@@ -106,15 +108,15 @@ class Stack:
     def __init__(self, folder: Path):
         self.folder = folder
         self.processes: dict[str, subprocess.Popen] = {}
-        self.ready_at: dict[str, int] = {}  # log lines written while starting (a 503 from /readyz is logged)
-
-    def mark_ready(self) -> None:
-        self.ready_at = {name: len(lines) for name, lines in self.logs().items()}
 
     def start(self, name: str, command: list[str], env: dict) -> None:
         log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - closed by the process's end
         self.processes[name] = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+                                                stderr=subprocess.STDOUT, start_new_session=True,
+                                                preexec_fn=_stop_with_parent)
+
+    def dead(self) -> list[str]:
+        return [name for name, process in self.processes.items() if process.poll() is not None]
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -132,15 +134,29 @@ class Stack:
     def errors(self) -> list[str]:
         found = []
         for name, lines in self.logs().items():
-            for line in lines[self.ready_at.get(name, 0):]:
+            for line in lines:
                 try:
                     record = json.loads(line)
                 except ValueError:
                     record = None
                 level = record.get("level") if isinstance(record, dict) else None
-                if level in ("ERROR", "CRITICAL") or (record is None and ("Traceback" in line or " ERROR" in line)):
+                if level in ("ERROR", "CRITICAL") or (record is None and PLAIN_ERROR.search(line)):
                     found.append(f"{name}: {line}")
         return found
+
+
+# Lines that are not JSON: gunicorn's own ("[ERROR]", "[CRITICAL] WORKER TIMEOUT"), Celery's
+# banner, Python's tracebacks.
+PLAIN_ERROR = re.compile(r"\[(ERROR|CRITICAL)\]|Traceback|\bERROR\b|\bCRITICAL\b")
+
+
+def _stop_with_parent() -> None:
+    """In the child before it runs: Linux sends it SIGTERM if the test process dies, so a killed
+    test run leaves no server holding the test database."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def wait_until(check, seconds: float, what: str):
@@ -164,10 +180,12 @@ def production(tmp_path, s3_server):
     bucket = f"smoke-{secrets.token_hex(6)}"
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1", aws_access_key_id="smoke",
                  aws_secret_access_key="smoke").create_bucket(Bucket=bucket)
-    ports = [free_port(), free_port()]
+    ports = [free_port()]
+    while len(ports) < 2:
+        ports += [port for port in [free_port()] if port not in ports]
     mail = tmp_path / "mail"
     redis_url = redis_url_with_db(settings.REDIS_URL, 7)
-    redis.Redis.from_url(redis_url).flushdb()  # rate limits, locks and queues of an earlier run
+    redis.Redis.from_url(redis_url).delete(LOCK_NAME)  # a beat lock left by a killed earlier run
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "AWS_", "STRIPE_"))},
         "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
@@ -196,7 +214,7 @@ def production(tmp_path, s3_server):
     try:
         for base in bases:
             wait_until(lambda base=base: _answers(f"{base}/readyz"), 90, f"{base}/readyz")
-        stack.mark_ready()
+        assert stack.dead() == [], stack.logs()  # ours answered, not something else on the port
         yield bases, stack, mail
     finally:
         stack.stop()
@@ -220,12 +238,14 @@ def test_a_whole_order_through_two_web_instances_a_worker_and_a_beat(production)
 
     # Sign up; the confirmation e-mail is sent by the worker; its link signs the client in.
     client = Browser(bases)
+    run = secrets.token_hex(4)  # Redis keeps rate limits per address between runs
+    email = f"smoke.lab.{run}@example.com"
     signed_up = client.post("/accounts/signup/", {
-        "email": "smoke.lab@example.com", "username": "smoke-lab", "password1": PASSWORD, "password2": PASSWORD,
+        "email": email, "username": f"smoke-lab-{run}", "password1": PASSWORD, "password2": PASSWORD,
         "accept_terms": "on",
     })
     assert signed_up.status_code == 302, signed_up.text[:500]
-    message = wait_until(lambda: emails_to(mail, "smoke.lab@example.com"), 30, "the confirmation e-mail")[0]
+    message = wait_until(lambda: emails_to(mail, email), 30, "the confirmation e-mail")[0]
     confirm = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^/\s]+/)", message).group(1)
     assert client.post(confirm).status_code == 302
     assert client.get("/dashboard/").status_code == 200
@@ -275,7 +295,10 @@ def test_a_whole_order_through_two_web_instances_a_worker_and_a_beat(production)
     assert set(client.served_by) == set(bases) and set(designer.served_by) == set(bases)
     assert wait_until(lambda: _beat_holds_the_lock(stack), 30, "the beat to take its lock")
 
+    assert stack.dead() == []
     assert stack.errors() == []
+    logs = "\n".join(line for lines in stack.logs().values() for line in lines)
+    assert "confirm-email" not in logs and PASSWORD not in logs  # no e-mail contents or form data in logs
     worker_lines = [json.loads(line) for line in stack.logs()["worker"] if line.startswith("{")]
     assert worker_lines and all("request_id" in line for line in worker_lines)
     assert any(line["request_id"] for line in worker_lines), "no task logged under its request's id"
