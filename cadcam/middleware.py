@@ -86,7 +86,8 @@ class InternalEndpointsMiddleware:
     """/healthz, /readyz and /metrics are asked for by probes and Prometheus at the pod's own
     address (`Host: 10.42.0.17:8000`), which is no name of the site: served here, before
     anything reads the Host header, they answer whatever it says instead of a 400 logged as
-    an error. They read nothing from the request but its headers and address."""
+    an error. They read nothing from the request but its headers and address. Other methods
+    go through the whole stack (and its CSRF check) as before."""
 
     VIEWS = {"/healthz": views.healthz, "/readyz": views.readyz, "/metrics": views.metrics}
 
@@ -94,7 +95,7 @@ class InternalEndpointsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        view = self.VIEWS.get(request.path_info)
+        view = self.VIEWS.get(request.path_info) if request.method in ("GET", "HEAD") else None
         return view(request) if view is not None else self.get_response(request)
 
 
