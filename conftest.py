@@ -3,6 +3,7 @@ import io
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -82,26 +83,33 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def localstripe_url():
-    """A localstripe server (a local fake of Stripe's API) on a free loopback port."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
+    """A localstripe server (a local fake of Stripe's API) on a free loopback port. A start that
+    fails (the port taken in the meantime, a slow machine) is tried again on another port; the
+    last failure's output is shown."""
+    output = ""
+    for _attempt in range(3):
+        port = _free_port()
+        with tempfile.TemporaryFile() as log:
+            process = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port)],
+                                       stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 60
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
                 process.kill()
-                pytest.fail("localstripe did not start")
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+                process.wait(10)
+                log.seek(0)
+                output = log.read().decode(errors="replace")[-2000:]
+                continue
+            yield f"http://127.0.0.1:{port}"
+            process.terminate()
+            process.wait(10)
+            return
+    pytest.fail(f"localstripe did not start:\n{output}")
 
 
 @pytest.fixture
