@@ -73,9 +73,8 @@ _task_tokens: dict[str, object] = {}
 
 def task_started(task_id=None, task=None, **kwargs):
     """task_prerun: the worker logs the task under the id of the request that sent it."""
+    # Celery makes a message's own headers attributes of the task's request.
     value = getattr(task.request, CELERY_HEADER, None) if task is not None else None
-    if value is None and task is not None:
-        value = (task.request.headers or {}).get(CELERY_HEADER) if isinstance(task.request.headers, dict) else None
     if value and task_id:
         _task_tokens[task_id] = request_id.set(value)
 

@@ -151,6 +151,15 @@ class _S3Storage(S3Storage):
         """The object key of a storage name (the location prefix added)."""
         return self._normalize_name(clean_name(name))
 
+    def head(self, name: str) -> dict | None:
+        """The object's metadata, or None when there is no such object."""
+        try:
+            return self.client.head_object(Bucket=self.bucket_name, Key=self.key(name), ChecksumMode="ENABLED")
+        except ClientError as error:
+            if error.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+                return None
+            raise
+
     def get_available_name(self, name, max_length=None):
         """Every save gets a fresh name (a random suffix): a public URL never shows other content
         than it did, and two files of the same name saved at once never share an object."""
@@ -235,15 +244,6 @@ class PrivateS3Storage(_S3Storage):
             if error.response["Error"]["Code"] not in {"NoSuchUpload", "404"}:
                 raise
 
-    def head(self, name: str) -> dict | None:
-        """The object's metadata, or None when there is no such object."""
-        try:
-            return self.client.head_object(Bucket=self.bucket_name, Key=self.key(name), ChecksumMode="ENABLED")
-        except ClientError as error:
-            if error.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
-                return None
-            raise
-
     def read_range(self, name: str, start: int, end: int, *, etag: str = "") -> bytes:
         """Bytes start..end (inclusive) of the object: a ranged GET, of these bytes only when
         an ETag is given (else ObjectChanged)."""
@@ -302,13 +302,11 @@ def put_verified(storage: _S3Storage, name: str, path, *, sha256: bytes) -> None
 
 
 def stored_sha256(storage: _S3Storage, name: str) -> bytes | None:
-    """The SHA-256 S3 keeps for an object uploaded with one (put_verified), else None."""
-    try:
-        answer = storage.client.head_object(Bucket=storage.bucket_name, Key=storage.key(name), ChecksumMode="ENABLED")
-    except ClientError as error:
-        if error.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
-            return None
-        raise
+    """The SHA-256 S3 keeps for an object uploaded with one (put_verified); b"" for an object
+    stored without one, None when there is no object."""
+    answer = storage.head(name)
+    if answer is None:
+        return None
     checksum = answer.get("ChecksumSHA256")
     return base64.b64decode(checksum) if checksum else b""
 

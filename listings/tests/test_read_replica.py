@@ -4,13 +4,12 @@ connection to the same database, as a replica would hold the same rows)."""
 import os
 import subprocess
 import sys
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from cadcam.db import read_replica
+from cadcam.tests.databases import database_url
 from listings.tests.helpers import make_published
 
 PROBE = """
@@ -33,7 +32,7 @@ def test_without_a_replica_everything_reads_the_primary():
 @pytest.mark.django_db(transaction=True)
 def test_browse_and_search_read_from_the_replica():
     make_published(title="Zirconia crown design")
-    database = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
+    database = database_url()
     env = {**os.environ, "DATABASE_URL": database, "DATABASE_REPLICA_URL": database,
            "DJANGO_SETTINGS_MODULE": "cadcam.settings"}
 

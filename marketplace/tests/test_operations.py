@@ -10,7 +10,6 @@ import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -22,6 +21,7 @@ from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
 from cadcam.beat import LOCK_NAME, LOCK_SECONDS, WAIT_SECONDS, SingleBeatScheduler
 from cadcam.celery import app as celery_app
+from cadcam.tests.databases import database_url
 from orders.services import order_accept
 from orders.tests.helpers import make_order, stl_upload
 
@@ -101,10 +101,6 @@ def postgres_tool(name: str) -> str:
     return versions[max(versions)]
 
 
-def database_url(name: str) -> str:
-    return urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
-
-
 def libpq(url: str) -> str:
     """psycopg and the PostgreSQL tools take the URL once its scheme is postgresql://."""
     return "postgresql://" + url.split("://", 1)[1]
@@ -115,7 +111,7 @@ def test_a_dump_restores_into_a_fresh_database_where_the_money_reconciles(tmp_pa
     order = make_order(files=[stl_upload()])
     order_accept(order=order, by=order.freelancer)  # captured: the ledger has money to check
     dump = tmp_path / "cadcam.dump"
-    source = database_url(connection.settings_dict["NAME"])
+    source = database_url()
     # docs/operations.md, "Backups": the same command.
     subprocess.run([postgres_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(dump), libpq(source)],
                    check=True, timeout=300)

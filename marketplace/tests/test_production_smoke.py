@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -33,28 +32,16 @@ import redis
 import requests
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection
 
 from cadcam.beat import LOCK_NAME
+from cadcam.tests.databases import database_url
 from listings.tests.helpers import make_published
+from marketplace.benchmarking import HOST, free_port
 from orders.models import Order
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db(transaction=True)]
 
-HOST = "127.0.0.1"
 PASSWORD = "Smoke-test passphrase 2026!"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    """The suite's server (embedded or real), and the test database on it."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return parts._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
 
 
 def redis_url_with_db(url: str, db: int) -> str:
