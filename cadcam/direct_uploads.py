@@ -5,16 +5,16 @@ straight to the private bucket, so 100 MB never passes through a web worker.
    records a `DirectUpload` and answers with a presigned POST for files up to
    DIRECT_UPLOAD_PART_BYTES, or a multipart upload and one presigned URL per part.
 2. The browser sends the bytes (static/js/upload-progress.js), retrying a failed part, then
-   calls `direct_upload_complete`: the server lists the parts, completes the multipart upload
-   and checks that the object has the announced size.
+   calls `direct_upload_complete`: the server checks every part's size, completes the
+   multipart upload, checks the object's size and pins its ETag.
 3. The form submits the upload's token in place of the file. `MultipleFileField` turns the
    owner's tokens into `UploadedObject`s, which read the object through ranged GETs, so
    `check_case_file` runs unchanged; a refused object is deleted at once.
-4. The service stores it with `store_upload` like a streamed file: the file row points at the
-   uploaded object and the upload is marked attached, with the name it will have. After
-   commit a task (`direct_upload_finish`) copies it under the order's or conversation's
-   prefix, points the row there, deletes the upload's copy and computes the SHA-256 the row
-   keeps: the request waits for none of it.
+4. The service stores it with `store_upload` like a streamed file: the file row gets its name
+   under the order's or conversation's prefix and the upload is marked attached. Right after
+   commit `direct_upload_move` copies the object there (inside the bucket, only the bytes whose
+   ETag was pinned) and deletes the upload's copy; then a task (`direct_upload_finish`) reads
+   the copy for the SHA-256 the row keeps, outside the web process.
 
 Every step can be lost half way and is finished by `direct_uploads_sweep` (every 10 minutes):
 attached uploads not yet moved are moved, and uploads (or objects, or multipart uploads
