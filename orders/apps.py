@@ -8,9 +8,10 @@ class OrdersConfig(AppConfig):
         # Start-up registrations with the apps below (Django's place for them; see docs/architecture.md).
         from accounts.registry import register_deletion_guard, register_export_section
         from orders import metrics, webhooks  # noqa: F401  (register /metrics sources and the Stripe events orders own)
-        from orders.finishers import FINISHERS
+        from orders.finishers import BATCH_FINISHERS, FINISHERS
         from orders.reconcile import orders_reconcile, orders_reconcile_gateway
         from orders.selectors import orders_export, orders_in_progress_guard
+        from payments.batches import register_batch_finisher
         from payments.operations import register_finisher
         from payments.reconcile import register_gateway_check, register_reconcile_check
 
@@ -20,3 +21,5 @@ class OrdersConfig(AppConfig):
         register_gateway_check("orders", orders_reconcile_gateway)
         for purpose, finisher in FINISHERS.items():
             register_finisher(purpose, finisher)
+        for purpose, finisher in BATCH_FINISHERS.items():
+            register_batch_finisher(purpose, finisher)

@@ -25,8 +25,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from cadcam.errors import ApplicationError
-from orders.models import Order
-from orders.transitions import ACCEPT_GRACE, AUTO_COMPLETE_AFTER, S, apply_transition, notify_parties
+from orders.models import Order, OrderNotice
+from orders.notices import order_notices_record
+from orders.transitions import (
+    ACCEPT_GRACE,
+    AUTO_COMPLETE_AFTER,
+    S,
+    apply_transition,
+    apply_transition_many,
+    notify_parties,
+)
 from payments.ledger import ledger_record
 from payments.models import LedgerEntry, MoneyOperation
 from payments.operations import Outcome, money_operation_run, money_operation_start
@@ -87,11 +95,34 @@ def release_finished(*, operation: MoneyOperation, order: Order, outcome: Outcom
     if order.status in (S.PENDING_PAYMENT, S.REQUESTED):
         apply_transition(order, action, by=_person(operation), note=note, authorized=True)
         order.save(update_fields=["status"])
-        notify_parties(order, order.status, note=note)
+        if operation.context.get("sweep"):  # told in the sweep's e-mail to each party (orders/notices.py)
+            order_notices_record([order], OrderNotice.Kind.EXPIRED, notes={order.pk: note})
+        else:
+            notify_parties(order, order.status, note=note)
     if outcome.result.get("captured"):  # the money was taken after all: give it back
         captured = outcome.result.get("amount_cents") or order.total_cents
         ledger_record(order=order, kind=K.CAPTURED, amount_cents=captured, gateway_id=outcome.gateway_id)
         _refund_captured(order, captured, why="captured_on_release")
+
+
+def release_finished_many(*, items: list) -> None:
+    """The deadline sweep's releases, finished as a batch (payments/batches.py): the orders whose
+    authorization was released and that still wait expire together, one event each, one
+    UPDATE and one INSERT of notices; anything else (a failure, money found captured, a release
+    started by a person) goes through release_finished one by one."""
+    plain, notes = [], {}
+    for operation, order, outcome in items:
+        simple = (outcome.succeeded and not outcome.result.get("captured") and operation.context.get("sweep")
+                  and operation.context["action"] == "expire" and order.status in (S.PENDING_PAYMENT, S.REQUESTED))
+        if simple:
+            plain.append(order)
+            notes[order.pk] = operation.context.get("note", "")
+        else:
+            release_finished(operation=operation, order=order, outcome=outcome)
+    if plain:
+        apply_transition_many(plain, "expire", notes=notes)
+        Order.objects.filter(pk__in=[order.pk for order in plain]).update(status=S.EXPIRED)
+        order_notices_record(plain, OrderNotice.Kind.EXPIRED, notes=notes)
 
 
 def _refund_captured(order: Order, amount_cents: int, *, why: str) -> None:
@@ -123,6 +154,8 @@ def refund_captured_finished(*, operation: MoneyOperation, order: Order, outcome
                       lines=[f"{operation.idempotency_key}: {operation.amount_display}, {outcome.error}",
                              "Refund the client in Stripe's dashboard; CadCam Masters records it from Stripe's event."])
 
+
+BATCH_FINISHERS = {RELEASE: release_finished_many}
 
 FINISHERS = {
     PAYMENT: payment_set_up,

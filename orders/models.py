@@ -213,3 +213,35 @@ class OrderFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrderNotice(models.Model):
+    """What the deadline sweep did to an order, waiting to be told to one of its parties.
+
+    The sweep writes these in the transaction of each change, instead of an e-mail per order;
+    after the sweep, each recipient gets one e-mail listing all of theirs
+    (orders/notices.py). Changes people make themselves are e-mailed at once, as before."""
+
+    class Kind(models.TextChoices):
+        EXPIRED = "expired", "Expired"
+        COMPLETED = "completed", "Completed automatically"
+        ACCEPT_REMINDER = "accept_reminder", "Reminder to accept or decline"
+        COMPLETE_REMINDER = "complete_reminder", "Reminder before automatic completion"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notices")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=10)  # employer or freelancer
+    kind = models.CharField(max_length=20, choices=Kind)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["recipient", "id"], condition=models.Q(sent_at__isnull=True),
+                         name="orders_notice_unsent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} {self.kind} to {self.recipient_id}"

@@ -275,13 +275,21 @@ def order_expire(*, order: Order, now: datetime | None = None) -> Order:
     now = now or timezone.now()
 
     def due(locked: Order) -> str:
-        if locked.status == S.REQUESTED and locked.accept_by and now >= locked.accept_by:
-            return "Not accepted in time"
-        if locked.status == S.PENDING_PAYMENT and now >= locked.created_at + UNPAID_DROPPED_AFTER:
-            return "Not paid"
-        raise InvalidTransition("This order is not due to expire.")
+        note = expiry_note(locked, now)
+        if note is None:
+            raise InvalidTransition("This order is not due to expire.")
+        return note
 
     return _release(order, "expire", by=None, due=due)
+
+
+def expiry_note(order: Order, now: datetime) -> str | None:
+    """Why the order expires at `now` (the note on its timeline), or None when it is not due."""
+    if order.status == S.REQUESTED and order.accept_by and now >= order.accept_by:
+        return "Not accepted in time"
+    if order.status == S.PENDING_PAYMENT and now >= order.created_at + UNPAID_DROPPED_AFTER:
+        return "Not paid"
+    return None
 
 
 # --- work and completion --------------------------------------------------------------------------
@@ -323,18 +331,24 @@ def _complete(order: Order, action: str, *, by: User | None, note: str = "", not
     partial one decided in a dispute, or one made at the payment service), the fee is
     computed again on what the employer finally paid."""
     apply_transition(order, action, by=by, note=note, authorized=authorized)
-    now = timezone.now()
-    refunded = refunded_so_far(order)
-    kept = order.total_cents - refunded
-    fee = platform_fee_cents(kept) if refunded else order.fee_cents
-    order.completed_at = now
-    order.payout_due_at = now + PAYOUT_CLEARING
-    order.owed_cents = kept - fee
+    fee = completion_record(order, refunded=refunded_so_far(order), now=timezone.now())
     order.save(update_fields=["status", "completed_at", "payout_due_at", "owed_cents"])
     ledger_record(order=order, kind=LedgerEntry.Kind.FEE, amount_cents=fee)
     if notify:
         notify_parties(order, "completed")
     return order
+
+
+def completion_record(order: Order, *, refunded: int, now: datetime) -> int:
+    """Set what completing the order records on it (not saved): when, what its designer is
+    owed and when it is paid. Returns the platform's fee, computed again on what the client
+    finally paid when part was refunded."""
+    kept = order.total_cents - refunded
+    fee = platform_fee_cents(kept) if refunded else order.fee_cents
+    order.completed_at = now
+    order.payout_due_at = now + PAYOUT_CLEARING
+    order.owed_cents = kept - fee
+    return fee
 
 
 @transaction.atomic

@@ -1,12 +1,90 @@
-from celery import shared_task
+"""The deadline sweep on Celery (orders/deadlines.py), in three kinds of task, each far from its
+time limit whatever the number of due orders:
 
-from cadcam.metrics import record_job
-from orders.deadlines import orders_sweep
+- `run_deadlines` (beat, every minute) takes the sweep's lock and plans: it sends one
+  `run_deadline_chunk` per chunk of due orders, in a chord whose last step is
+  `finish_deadlines`. Planning reads ids a page at a time and sends small messages (a kind and
+  two ids), at most MAX_CHUNKS of them.
+- `run_deadline_chunk` handles one chunk (500 orders take a few seconds) and renews the lock.
+  It logs and reports a failure instead of raising, so the sweep still ends with its e-mails;
+  the failed chunk's orders are still due and the next sweep takes them.
+- `finish_deadlines` e-mails each recipient once, purges expired case files, releases the lock
+  and records the sweep's duration for /metrics. With more e-mails than fit in its time, it
+  sends itself again to carry on.
+"""
+
+import logging
+import time
+import uuid
+from datetime import datetime
+
+from celery import chord, shared_task
+from django.utils import timezone
+
+from cadcam.metrics import job_record
+from orders.deadlines import (
+    Chunk,
+    sweep_chunk_run,
+    sweep_chunks,
+    sweep_lock,
+    sweep_lock_release,
+    sweep_lock_renew,
+)
+from orders.notices import order_notices_send
+from orders.services import unpaid_case_files_purge
+
+logger = logging.getLogger(__name__)
+
+JOB = "order_deadlines"
+# How long finish_deadlines sends e-mails before handing over to a fresh task.
+EMAIL_SECONDS = 90
 
 
-@shared_task
+@shared_task(soft_time_limit=100, time_limit=120)
 def run_deadlines() -> dict:
-    with record_job("order_deadlines"):
-        result = orders_sweep()
-    return {"expired": result.expired, "completed": result.completed, "reminded": result.reminded,
-            "waiting": result.waiting, "failed": result.failed, "files_deleted": result.files_deleted}
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    if not sweep_lock(token).acquire(blocking=False, token=token):
+        logger.info("The previous deadline sweep is still running: nothing planned.")
+        return {"skipped": True}
+    try:
+        chunks = [run_deadline_chunk.si(kind=chunk.kind, first=chunk.first, last=chunk.last, now=now.isoformat(),
+                                        token=token) for chunk in sweep_chunks(now=now)]
+        finish = finish_deadlines.s(now=now.isoformat(), token=token, started=time.time())
+        if chunks:
+            chord(chunks)(finish)
+        else:
+            finish.delay([])
+    except BaseException:
+        sweep_lock_release(token)
+        raise
+    return {"chunks": len(chunks)}
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def run_deadline_chunk(*, kind: str, first: int, last: int, now: str, token: str) -> dict:
+    sweep_lock_renew(token)
+    try:
+        done = sweep_chunk_run(Chunk(kind, first, last), now=datetime.fromisoformat(now))
+    except Exception as error:  # logged (and reported); the orders stay due for the next sweep
+        logger.exception("Deadline chunk %s %s-%s failed", kind, first, last)
+        return {"kind": kind, "error": type(error).__name__}
+    return {"kind": kind, "done": len(done.done), "waiting": len(done.waiting), "failed": len(done.failed)}
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def finish_deadlines(results: list | None = None, *, now: str, token: str, started: float) -> dict:
+    sweep_lock_renew(token)
+    emails, more = order_notices_send(until=time.monotonic() + EMAIL_SECONDS)
+    if more:
+        finish_deadlines.delay(now=now, token=token, started=started)
+        return {"emails": emails, "more": True}
+    files_deleted = unpaid_case_files_purge(now=datetime.fromisoformat(now))
+    sweep_lock_release(token)
+    job_record(JOB, seconds=time.time() - started)
+    summary = {"emails": emails, "files_deleted": files_deleted, "chunks": len(results or [])}
+    for result in results or []:
+        for key in ("done", "waiting", "failed"):
+            summary[key] = summary.get(key, 0) + result.get(key, 0)
+        summary["chunks_failed"] = summary.get("chunks_failed", 0) + ("error" in result)
+    return summary

@@ -95,6 +95,23 @@ def apply_transition(order: Order, action: str, *, by: User | None, note: str = 
     return order
 
 
+def apply_transition_many(orders: Sequence[Order], action: str, *, notes: dict[int, str]) -> None:
+    """apply_transition for a batch of locked orders that the system moves (the deadline sweep):
+    each is checked, and gets its own event, in one INSERT; the caller writes the rows. The
+    caller left out the orders with a payment step whose outcome is unknown."""
+    sources, target, actor = TRANSITIONS[action]
+    if actor != SYSTEM:
+        raise ValueError(f"{action} is not the system's to take for many orders at once.")
+    for order in orders:
+        if order.status not in sources:
+            raise InvalidTransition(f"Order #{order.pk} is {order.get_status_display().lower()}: that is not "
+                                    "possible now.")
+    OrderEvent.objects.bulk_create(OrderEvent(order=order, actor=None, from_status=order.status, to_status=target,
+                                              note=notes.get(order.pk, "")) for order in orders)
+    for order in orders:
+        order.status = target
+
+
 def notify_parties(order: Order, event: str, *, to: Sequence[str] = (EMPLOYER, FREELANCER), **context) -> None:
     recipients = {EMPLOYER: order.employer, FREELANCER: order.freelancer}
     for role in to:

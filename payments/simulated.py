@@ -150,6 +150,46 @@ class SimulatedGateway:
             allowed={PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.REQUIRES_CAPTURE}, to=PaymentStatus.CANCELED,
         )
 
+    @transaction.atomic
+    def cancel_many(self, calls: list[tuple[str, str]]) -> dict[str, Payment | GatewayError]:
+        """`cancel` for many payments at once, in a few statements: (payment id, idempotency key)
+        pairs in, each key's answer out (the Payment, or the GatewayError `cancel` would raise).
+        The deadline sweep releases its expired orders' authorizations with it
+        (payments/batches.py); Stripe has no such call, so there they are released one by one."""
+        answers: dict[str, Payment | GatewayError] = {}
+        wanted: dict[str, int] = {}
+        for payment_id, key in calls:
+            if payment_id.startswith(PREFIX) and payment_id[len(PREFIX):].isdigit():
+                wanted[key] = int(payment_id[len(PREFIX):])
+            else:
+                answers[key] = GatewayError("The payment could not be found.",
+                                            detail=f"unknown simulated payment {payment_id!r}")
+        rows = {row.pk: row for row in SimulatedPayment.objects.select_for_update()
+                .filter(pk__in=wanted.values()).order_by("pk")}
+        done = {op.idempotency_key: op for op in SimulatedOperation.objects.filter(idempotency_key__in=wanted)}
+        allowed = {PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.REQUIRES_CAPTURE}
+        moved, made = [], []
+        for key, pk in wanted.items():
+            row = rows.get(pk)
+            if row is None:
+                answers[key] = GatewayError("The payment could not be found.", detail=f"no simulated payment {pk}")
+            elif key in done:
+                replay = done[key].payment_id == row.pk and done[key].operation == "cancel"
+                answers[key] = _as_payment(row) if replay else GatewayError(
+                    "The payment could not be processed.", detail="idempotency key reused")
+            elif row.status not in allowed:
+                answers[key] = GatewayError("The payment could not be processed.",
+                                            detail=f"cannot cancel a payment in state {row.status}")
+            else:
+                row.status = PaymentStatus.CANCELED
+                moved.append(row.pk)
+                made.append(SimulatedOperation(idempotency_key=key, payment=row, operation="cancel",
+                                               status_after=row.status))
+                answers[key] = _as_payment(row)
+        SimulatedPayment.objects.filter(pk__in=moved).update(status=PaymentStatus.CANCELED, updated_at=timezone.now())
+        SimulatedOperation.objects.bulk_create(made)
+        return answers
+
     def customer_pays(self, *, payment_id: str, approve: bool) -> Payment:
         """What the simulated payment page does: the customer's card is authorized, or it is
         declined and the payment waits for another try (as a Stripe PaymentIntent does)."""

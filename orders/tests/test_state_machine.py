@@ -2,7 +2,9 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.helpers import make_user
@@ -280,7 +282,11 @@ def test_sweep_reminds_the_designer_a_day_before_and_completes_after_30_days(dja
     ):
         reminded = orders_sweep().reminded
     assert reminded == [waiting.pk]
-    assert any("Reminder: accept or decline" in message.subject for message in mail.outbox)
+    # One e-mail to the designer for the sweep, naming the order and linking to it.
+    [reminder] = [message for message in mail.outbox if message.to == [waiting.freelancer.email]]
+    assert reminder.subject == "[CadCam Masters] Your orders: 1 waiting for your answer"
+    assert f'Order #{waiting.pk} "{waiting.title}" waits for your answer. Accept or decline by' in reminder.body
+    assert f"://{settings.SITE_DOMAIN}{reverse('orders:detail', args=[waiting.pk])}\n" in reminder.body
 
     with time_machine.travel(timezone.now() + dt.timedelta(days=30, minutes=1)):
         result = orders_sweep()
