@@ -329,6 +329,28 @@ def test_orders_table_is_paginated(client, listing, monkeypatch):
     assert "Page 1 of 2" in first and "Page 2 of 2" in second
 
 
+@pytest.mark.parametrize("number", ["abc", "0", "-1", "999", ""])
+def test_earnings_page_numbers_out_of_range_or_not_numbers_show_a_page(client, listing, monkeypatch, number):
+    monkeypatch.setattr("payouts.earnings.ORDERS_PER_PAGE", 1)
+    for _ in range(2):
+        accepted(listing)
+    client.force_login(listing.owner)
+
+    response = client.get(reverse("payouts:index"), {"page": number})
+
+    assert response.status_code == 200 and len(response.context["orders"]) == 1
+
+
+def test_the_csv_holds_every_order_however_the_table_is_paged(client, listing, monkeypatch):
+    monkeypatch.setattr("payouts.earnings.ORDERS_PER_PAGE", 2)
+    orders = [accepted(listing) for _ in range(5)]
+    client.force_login(listing.owner)
+
+    rows = _csv(client.get(reverse("payouts:earnings_csv")))
+
+    assert sorted(int(row[0]) for row in rows[1:]) == sorted(order.pk for order in orders)
+
+
 # --- CSV ------------------------------------------------------------------------------------------------
 
 
