@@ -1,14 +1,31 @@
 """Pages that gather what several apps hold: the home page, the signed-in user's dashboard
-and public profiles."""
+and public profiles.
+
+Every list on these pages that grows with the user's history is paged on its own (its own
+query parameter, the others kept in the links), so a page costs the same few queries and
+kilobytes for a newcomer and for a designer with years of orders."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.shortcuts import render
 
 from accounts.selectors import public_profile_for
 from listings.selectors import categories_active, favorite_ids_of, favorites_of, listings_of_owner, public_listings_of
 from orders.models import Order
 from orders.selectors import orders_received_by, orders_sent_by
-from reviews.selectors import ratings_of, reviews_received_by
+from reviews.selectors import ratings_of, reviews_received_query
+
+PROFILE_LISTINGS_PER_PAGE = 12
+PROFILE_REVIEWS_PER_PAGE = 10
+DASHBOARD_ORDERS_PER_PAGE = 20
+DASHBOARD_LISTINGS_PER_PAGE = 20
+DASHBOARD_FAVORITES_PER_PAGE = 8
+
+
+def _page(request, items, per_page: int, param: str) -> Page:
+    """One page of `items` from `?<param>=`; a number out of range or not a number gives the
+    nearest page instead of an error."""
+    return Paginator(items, per_page).get_page(request.GET.get(param))
 
 
 def home(request):
@@ -18,33 +35,39 @@ def home(request):
 @login_required
 def dashboard(request):
     """The signed-in user's work: orders sent and received (what needs their move first),
-    their listings as a seller, and saved listings."""
+    their listings as a seller, and saved listings; each section paged on its own."""
     status = request.GET.get("status") or None
     if status not in Order.Status.values:
         status = None
+    sent = _page(request, orders_sent_by(request.user, status=status), DASHBOARD_ORDERS_PER_PAGE, "sent_page")
+    received = _page(request, orders_received_by(request.user, status=status), DASHBOARD_ORDERS_PER_PAGE,
+                     "received_page")
     context = {
         "order_lists": [
-            ("Orders I sent", orders_sent_by(request.user, status=status), "Designer", "orders-sent"),
-            ("Orders I received", orders_received_by(request.user, status=status), "Client", "orders-received"),
+            ("Orders I sent", sent, "Designer", "orders-sent", "sent_page"),
+            ("Orders I received", received, "Client", "orders-received", "received_page"),
         ],
         "order_states": Order.Status.choices,
         "status_filter": status,
-        "my_listings": listings_of_owner(request.user),
-        "favorites": favorites_of(request.user),
+        "my_listings": _page(request, listings_of_owner(request.user), DASHBOARD_LISTINGS_PER_PAGE, "listings_page"),
+        "favorites": _page(request, favorites_of(request.user), DASHBOARD_FAVORITES_PER_PAGE, "saved_page"),
     }
     return render(request, "marketplace/dashboard.html", context)
 
 
 def public_profile(request, username: str):
-    """A user's public page: who they are, their ratings and reviews, their live services."""
+    """A user's public page: who they are, their ratings and reviews, their live services;
+    reviews (`?reviews_page=`) and services (`?listings_page=`) are paged separately."""
     profile = public_profile_for(username)
-    listings = public_listings_of(profile.user, request.user)
+    listings = _page(request, public_listings_of(profile.user, request.user), PROFILE_LISTINGS_PER_PAGE,
+                     "listings_page")
     context = {
         "profile": profile,
         "seller": profile.user,
         "listings": listings,
         "favorite_ids": favorite_ids_of(request.user, listings),
         "ratings": ratings_of(profile.user),
-        "reviews_received": reviews_received_by(profile.user),
+        "reviews_received": _page(request, reviews_received_query(profile.user), PROFILE_REVIEWS_PER_PAGE,
+                                  "reviews_page"),
     }
     return render(request, "marketplace/public_profile.html", context)

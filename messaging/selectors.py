@@ -99,6 +99,22 @@ def existing_direct(user, other, *, listing=None) -> Conversation | None:
     return Conversation.objects.filter(key=direct_key(user, other, listing=listing)).first()
 
 
+def order_key(order_id: int) -> str:
+    """The key of an order's conversation (`Conversation.key`)."""
+    return f"order:{order_id}"
+
+
+def order_conversation_of(order) -> Conversation | None:
+    """The order's conversation, if a message was ever sent there (made on the first one)."""
+    return Conversation.objects.filter(key=order_key(order.pk)).first()
+
+
+def last_read_by(conversation: Conversation, user) -> int | None:
+    """The newest message this user has read here (None: no seat)."""
+    return Participant.objects.filter(conversation=conversation, user=user).values_list(
+        "last_read_id", flat=True).first()
+
+
 def participants_of(conversation: Conversation) -> list[Participant]:
     return list(conversation.participants.select_related("user__profile").order_by("joined_at", "pk"))
 

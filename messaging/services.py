@@ -48,7 +48,7 @@ from messaging.models import (
     Participant,
     direct_key,
 )
-from messaging.selectors import is_participant
+from messaging.selectors import is_participant, order_key
 from orders.models import Order
 
 K = Conversation.Kind
@@ -124,7 +124,7 @@ def direct_message_send(*, sender: User, recipient: User, listing: Listing | Non
 def conversation_for_order(*, order: Order) -> Conversation:
     """The conversation of an order, between its employer and freelancer (staff may read it)."""
     conversation, created = _get_or_create(
-        key=f"order:{order.pk}",
+        key=order_key(order.pk),
         defaults={"kind": K.ORDER, "started_by": order.employer, "order": order, "subject": order.title[:120]},
     )
     if created:

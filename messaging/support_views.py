@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +15,7 @@ from messaging.models import Conversation
 from messaging.views import _send_kwargs, _show, _valid_with_files
 
 K = Conversation.Kind
+STAFF_INBOX_PER_PAGE = 50
 
 
 @login_required
@@ -54,8 +56,9 @@ def staff_inbox(request):
     show = request.GET.get("show", "open")
     if show not in selectors.STAFF_FILTERS:
         show = "open"
+    conversations = selectors.support_inbox(request.user, show=show)
     context = {
-        "conversations": selectors.support_inbox(request.user, show=show),
+        "conversations": Paginator(conversations, STAFF_INBOX_PER_PAGE).get_page(request.GET.get("page")),
         "show": show,
         "filters": [(key, label) for key, (label, _) in selectors.STAFF_FILTERS.items()],
     }

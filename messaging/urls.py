@@ -12,6 +12,7 @@ urlpatterns = [
     path("messages/<int:pk>/", views.conversation, name="conversation"),
     path("messages/<int:pk>/send/", views.send, name="send"),
     path("messages/<int:pk>/poll/", views.poll, name="poll"),
+    path("messages/order/<int:order_pk>/send/", views.order_send, name="order_send"),
     path("messages/<int:pk>/files/<int:file_id>/", views.download, name="download"),
     path("messages/<int:pk>/files/<int:file_id>/summary/", views.attachment_summary, name="attachment_summary"),
     path("messages/<int:pk>/block/", views.block, name="block"),

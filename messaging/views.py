@@ -3,6 +3,7 @@ from functools import wraps
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,8 +20,10 @@ from listings.selectors import listing_visible_to
 from messaging import selectors, services
 from messaging.forms import MessageForm, PreferenceForm
 from messaging.models import Conversation
+from orders.selectors import order_for
 
 K = Conversation.Kind
+INBOX_PER_PAGE = 25
 # Types a browser shows in a page or the 3D viewer loads; everything else always downloads.
 INLINE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "pdf", "stl", "ply", "obj"}
 
@@ -63,9 +66,9 @@ def _send_kwargs(form) -> dict:
 @require_GET
 def inbox(request):
     query = request.GET.get("q", "")[:100]
-    conversations = list(selectors.inbox_of(request.user, query=query))
+    page = Paginator(selectors.inbox_of(request.user, query=query), INBOX_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "conversations": conversations,
+        "conversations": page,
         "query": query,
         "preference_form": PreferenceForm(initial={"email_unread": selectors.wants_unread_emails(request.user)}),
     }
@@ -193,6 +196,17 @@ def send(request, pk: int):
             messages.error(request, error)
         return redirect(conversation)
     return _show(request, conversation, form)
+
+
+@login_required
+@require_POST
+def order_send(request, order_pk: int):
+    """The first message on an order page: starts the order's conversation, then sends as `send`
+    does. (The page itself only reads: a conversation exists once something was said.)"""
+    order = order_for(request.user, order_pk)
+    if request.user.pk not in (order.employer_id, order.freelancer_id):
+        raise Http404  # the parties' own thread; staff see the order without it
+    return send(request, services.conversation_for_order(order=order).pk)
 
 
 @login_required_or_stop_polling

@@ -2,7 +2,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
 from cadcam.staff import acting_as_staff
-from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderFile
+from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderEvent, OrderFile
 from payments.models import LedgerEntry
 
 S = Order.Status
@@ -30,6 +30,11 @@ def order_for(viewer, pk: int) -> Order:
     if acting_as_staff(viewer) or viewer.pk in (order.employer_id, order.freelancer_id):
         return order
     raise Http404
+
+
+def order_timeline(order: Order) -> QuerySet[OrderEvent]:
+    """The order's events, oldest first, with who acted (and the profile their name comes from)."""
+    return order.events.select_related("actor__profile")
 
 
 def _my_turn_first(orders: QuerySet[Order], my_turn: list[str]) -> QuerySet[Order]:

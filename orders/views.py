@@ -17,7 +17,7 @@ from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
 from orders.models import ENDED_UNPAID, Order, OrderFile
-from orders.selectors import order_for, order_payment_step_pending
+from orders.selectors import order_for, order_payment_step_pending, order_timeline
 from orders.services import (
     order_accept,
     order_complete,
@@ -180,7 +180,7 @@ def detail(request, pk: int):
         "is_employer": order.employer_id == request.user.pk,
         "actions": allowed_actions(order, request.user),
         "payment_step_pending": order_payment_step_pending(order),
-        "events": order.events.select_related("actor").all(),
+        "events": order_timeline(order),
         "deliveries": order.deliveries.prefetch_related("files"),
         "case_files": order.files.filter(delivery__isnull=True),
         "delivery_form": DeliveryForm(),

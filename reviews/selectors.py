@@ -26,10 +26,16 @@ def reviews_of_listing(listing, *, limit: int = PUBLIC_LIST_LIMIT) -> list[Revie
     return list(reviews.select_related("author__profile").order_by("-visible_at", "-pk")[:limit])
 
 
+def reviews_received_query(user) -> QuerySet[Review]:
+    """What others said about this person, as designer and as client, newest first (all of
+    it: the public profile pages through it)."""
+    return reviews_public().filter(subject=user).select_related("author__profile", "order__listing").order_by(
+        "-visible_at", "-pk")
+
+
 def reviews_received_by(user, *, limit: int = PUBLIC_LIST_LIMIT) -> list[Review]:
-    """What others said about this person, as designer and as client, newest first."""
-    reviews = reviews_public().filter(subject=user)
-    return list(reviews.select_related("author__profile", "order__listing").order_by("-visible_at", "-pk")[:limit])
+    """The newest `limit` of `reviews_received_query`."""
+    return list(reviews_received_query(user)[:limit])
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,12 @@
 
 `{% order_conversation %}` renders templates/messaging/_order_thread.html for the order in
 the context (the order page includes templates/messaging/_order_conversation.html, which
-calls it): the thread between the order's two parties, shown to them only."""
+calls it): the thread between the order's two parties, shown to them only.
+
+Showing it writes nothing and opens no transaction: the conversation is made by the first
+message (its form posts to `messaging:order_send` until then), and the viewer's read pointer
+moves (one conditional UPDATE, no transaction) only when the thread holds messages they had
+not seen: seeing them is what reading is, and the unread badge and e-mails depend on it."""
 
 from django import template
 from django.template.loader import select_template
@@ -10,8 +15,8 @@ from django.urls import reverse
 
 from messaging.forms import MessageForm
 from messaging.models import Conversation
-from messaging.selectors import messages_of, read_receipt
-from messaging.services import conversation_for_order, conversation_mark_read
+from messaging.selectors import last_read_by, messages_of, order_conversation_of, read_receipt
+from messaging.services import conversation_mark_read
 
 register = template.Library()
 
@@ -28,22 +33,27 @@ def conversation_title(conversation: Conversation, viewer) -> str:
 
 @register.inclusion_tag("messaging/_order_thread.html", takes_context=True)
 def order_conversation(context):
-    """The order's conversation for the order page (made on first view), marked read for the viewer."""
+    """The order's conversation for the order page, marked read for the viewer if it held
+    anything new for them; before the first message, an empty thread whose form starts it."""
     request, order = context["request"], context["order"]
     user = request.user
     if user.pk not in (order.employer_id, order.freelancer_id):
-        return {"conversation": None}  # private to the two parties; staff use the dispute thread
-    conversation = conversation_for_order(order=order)
-    conversation_mark_read(conversation=conversation, user=user)
-    messages = list(messages_of(conversation))
+        return {"shown": False}  # private to the two parties; staff use the dispute thread
+    conversation = order_conversation_of(order)
+    messages = list(messages_of(conversation)) if conversation else []
+    if messages and (last_read_by(conversation, user) or 0) < messages[-1].pk:
+        conversation_mark_read(conversation=conversation, user=user)
     return {
+        "shown": True,
         "request": request,
         "user": user,
         "csrf_token": context.get("csrf_token"),
         "conversation": conversation,
+        "send_url": reverse("messaging:send", args=[conversation.pk]) if conversation else reverse(
+            "messaging:order_send", args=[order.pk]),
         "thread_messages": messages,
         "last_id": messages[-1].pk if messages else 0,
-        "receipt": read_receipt(conversation, user=user),
+        "receipt": read_receipt(conversation, user=user) if conversation else "",
         "can_write": True,
         "form": MessageForm(),
     }

@@ -87,6 +87,7 @@ CLASSIFICATION: dict[str, str] = {
     "messaging:conversation": PRIVATE + "conversation",
     "messaging:send": PRIVATE + "conversation",
     "messaging:poll": PRIVATE + "conversation",
+    "messaging:order_send": PRIVATE + "order",  # the first message of an order's thread
     "messaging:download": PRIVATE + "attachment",
     "messaging:attachment_summary": PRIVATE + "attachment",
     "messaging:block": PRIVATE + "conversation",

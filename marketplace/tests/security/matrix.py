@@ -162,6 +162,12 @@ def _dispute_open(w: World) -> list[Cell]:
                  denied=BASE, allowed=(EMPLOYER,), no_effect=(FREELANCER, STAFF_MFA), data=dispute_data)]
 
 
+def _order_send(w: World) -> list[Cell]:
+    """The order page's first message: the two parties' own thread, so staff are refused too."""
+    return [Cell("messaging:order_send", "accepted order", reverse("messaging:order_send", args=[w.order_accepted.pk]),
+                 denied=(*BASE, STAFF_MFA), data=message_data, actor=EMPLOYER)]
+
+
 def _review_create(w: World) -> list[Cell]:
     return [Cell("reviews:create", "completed order", reverse("reviews:create", args=[w.order_completed.pk]),
                  denied=BASE, no_effect=(STAFF_MFA,), data=review_data, actor=EMPLOYER)]
@@ -361,6 +367,7 @@ CASES: dict[str, Callable[[World], list[Cell]]] = {
     "orders:download": _order_file("orders:download", "stl"),
     "orders:file_summary": _order_file("orders:file_summary", "constructioninfo"),
     "disputes:open": _dispute_open,
+    "messaging:order_send": _order_send,
     "reviews:create": _review_create,
     "reviews:reply": _review_reply,
     "payouts:receipt": _receipt,
