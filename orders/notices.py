@@ -34,7 +34,7 @@ GROUPS = [
 ]
 PER_EMAIL = 1000  # notices one e-mail covers at most (a recipient with more gets another)
 LISTED = 50  # orders named per group; the rest are counted, with a link to the dashboard
-RECIPIENTS_PAGE = 500
+RECIPIENTS_PAGE = 200
 
 
 def order_notices_record(orders: Sequence[Order], kind: str, *, notes: dict[int, str] | None = None) -> None:
@@ -47,13 +47,31 @@ def order_notices_record(orders: Sequence[Order], kind: str, *, notes: dict[int,
     )
 
 
-def order_notices_send(*, until: float | None = None) -> tuple[int, bool]:
-    """E-mail every recipient who has notices not sent yet, once, listing them. Returns the
-    e-mails queued and whether some recipients are left because `until` (time.monotonic())
-    passed. Run it under the sweep's lock: two at once would e-mail the same notices twice.
-    Recipients are read in pages (keyset on their id), their notices at most PER_EMAIL at a time."""
-    sent, after = 0, 0
+def order_notices_recipient_pages(*, size: int | None = None):
+    """The recipients with notices not sent yet, as (first, last) ids of pages of `size`
+    (keyset: each query has a LIMIT), for sending in parallel."""
+    size, after = size or RECIPIENTS_PAGE, 0
+    while True:
+        recipients = list(OrderNotice.objects.filter(sent_at__isnull=True, recipient_id__gt=after)
+                          .order_by("recipient_id").values_list("recipient_id", flat=True).distinct()[:size])
+        if not recipients:
+            return
+        yield recipients[0], recipients[-1]
+        if len(recipients) < size:
+            return
+        after = recipients[-1]
+
+
+def order_notices_send(*, until: float | None = None, first: int = 1, last: int | None = None) -> tuple[int, bool]:
+    """E-mail every recipient (with ids from `first` to `last`) who has notices not sent yet,
+    once, listing them. Returns the e-mails queued and whether some recipients are left because
+    `until` (time.monotonic()) passed. Run it under the sweep's lock, on pages no other run
+    has: two at once on the same recipient would e-mail the same notices twice. Recipients are
+    read in pages (keyset on their id), their notices at most PER_EMAIL at a time."""
+    sent, after = 0, first - 1
     unsent = OrderNotice.objects.filter(sent_at__isnull=True)
+    if last is not None:
+        unsent = unsent.filter(recipient_id__lte=last)
     while True:
         recipients = list(unsent.filter(recipient_id__gt=after).order_by("recipient_id")
                           .values_list("recipient_id", flat=True).distinct()[:RECIPIENTS_PAGE])

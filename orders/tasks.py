@@ -8,9 +8,10 @@ time limit whatever the number of due orders:
 - `run_deadline_chunk` handles one chunk (500 orders take a few seconds) and renews the lock.
   It logs and reports a failure instead of raising, so the sweep still ends with its e-mails;
   the failed chunk's orders are still due and the next sweep takes them.
-- `finish_deadlines` e-mails each recipient once, purges expired case files, releases the lock
-  and records the sweep's duration for /metrics. With more e-mails than fit in its time, it
-  sends itself again to carry on.
+- `finish_deadlines` pages the recipients of the sweep's notices (200 a page) and sends one
+  `send_deadline_notices` per page, in a second chord: each page e-mails its recipients once
+  each. Its last step, `end_deadlines`, purges the files of cases that ended unpaid, releases
+  the lock and records the sweep's duration for /metrics.
 """
 
 import logging
@@ -30,13 +31,13 @@ from orders.deadlines import (
     sweep_lock_release,
     sweep_lock_renew,
 )
-from orders.notices import order_notices_send
+from orders.notices import order_notices_recipient_pages, order_notices_send
 from orders.services import unpaid_case_files_purge
 
 logger = logging.getLogger(__name__)
 
 JOB = "order_deadlines"
-# How long finish_deadlines sends e-mails before handing over to a fresh task.
+# How long a page of e-mails may take; recipients left over are e-mailed by the next sweep.
 EMAIL_SECONDS = 90
 
 
@@ -72,19 +73,36 @@ def run_deadline_chunk(*, kind: str, first: int, last: int, now: str, token: str
     return {"kind": kind, "done": len(done.done), "waiting": len(done.waiting), "failed": len(done.failed)}
 
 
-@shared_task(soft_time_limit=120, time_limit=150)
+@shared_task(soft_time_limit=100, time_limit=120)
 def finish_deadlines(results: list | None = None, *, now: str, token: str, started: float) -> dict:
+    """After the chunks: the e-mails, in parallel pages of recipients, then the end of the sweep."""
     sweep_lock_renew(token)
-    emails, more = order_notices_send(until=time.monotonic() + EMAIL_SECONDS)
-    if more:
-        finish_deadlines.delay(now=now, token=token, started=started)
-        return {"emails": emails, "more": True}
+    for result in results or []:
+        if "error" in result:
+            logger.warning("A deadline chunk failed (%s); the next sweep takes its orders.", result["error"])
+    pages = [send_deadline_notices.si(first=first, last=last, token=token)
+             for first, last in order_notices_recipient_pages()]
+    end = end_deadlines.si(now=now, token=token, started=started)
+    if pages:
+        chord(pages)(end)
+    else:
+        end.delay()
+    return {"email_pages": len(pages), "chunks": len(results or []),
+            "chunks_failed": sum("error" in result for result in results or [])}
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def send_deadline_notices(*, first: int, last: int, token: str) -> int:
+    """One e-mail to each recipient of a page (200 recipients); those it has no time for are
+    e-mailed by the next sweep."""
+    sweep_lock_renew(token)
+    emails, _more = order_notices_send(first=first, last=last, until=time.monotonic() + EMAIL_SECONDS)
+    return emails
+
+
+@shared_task(soft_time_limit=100, time_limit=120)
+def end_deadlines(*, now: str, token: str, started: float) -> dict:
     files_deleted = unpaid_case_files_purge(now=datetime.fromisoformat(now))
     sweep_lock_release(token)
     job_record(JOB, seconds=time.time() - started)
-    summary = {"emails": emails, "files_deleted": files_deleted, "chunks": len(results or [])}
-    for result in results or []:
-        for key in ("done", "waiting", "failed"):
-            summary[key] = summary.get(key, 0) + result.get(key, 0)
-        summary["chunks_failed"] = summary.get("chunks_failed", 0) + ("error" in result)
-    return summary
+    return {"files_deleted": files_deleted}

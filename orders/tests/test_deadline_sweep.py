@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.tests.helpers import make_user
 from cadcam.metrics import job_last_run
 from listings.tests.helpers import make_published
-from orders import deadlines, sweep_services
+from orders import deadlines, notices, sweep_services
 from orders.deadlines import CHUNK_ONE_CALL_EACH, chunk_size, orders_sweep, sweep_chunks, sweep_lock
 from orders.models import Order, OrderEvent, OrderNotice
 from orders.services import order_accept
@@ -204,6 +204,24 @@ def test_a_recipient_with_several_due_orders_gets_one_email_listing_them(django_
     with django_capture_on_commit_callbacks(execute=True):
         assert orders_sweep(now=later).emails == 0  # nothing is told twice
     assert mail.outbox == []
+
+
+def test_the_beats_sweep_sends_its_emails_in_pages_of_recipients_once_each(
+        monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(notices, "RECIPIENTS_PAGE", 2)
+    listing = make_published()
+    orders = [make_order(listing=listing) for _ in range(3)] + [make_order(listing=listing, employer=make_user())]
+    later = max(order.accept_by for order in orders) + dt.timedelta(minutes=1)
+    assert len(list(notices.order_notices_recipient_pages())) == 0
+    mail.outbox.clear()
+
+    with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
+        run_deadlines.delay()
+
+    recipients = {order.employer.email for order in orders} | {listing.owner.email}
+    assert Counter(message.to[0] for message in mail.outbox) == dict.fromkeys(recipients, 1)  # 5 in 3 pages
+    assert not OrderNotice.objects.filter(sent_at__isnull=True).exists()
+    assert not sweep_lock().locked()
 
 
 def test_completions_tell_the_designer_what_is_due_and_when(django_capture_on_commit_callbacks):
