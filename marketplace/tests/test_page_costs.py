@@ -15,7 +15,7 @@ from messaging.selectors import unread_total
 from messaging.services import conversation_for_order, conversation_mark_read, message_send
 from orders.services import order_accept, order_deliver, order_request_revision
 from orders.tests.helpers import make_order, stl_upload
-from reviews.services import review_create
+from reviews.services import review_create, review_reply
 from reviews.tests.helpers import completed_order
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +34,15 @@ def statements_that_write(sql: list[str]) -> list[str]:
     return [query for query in sql if query.lstrip().upper().startswith(WRITES) or "FOR UPDATE" in query.upper()]
 
 
-def review(order, rating=5):
-    """The client's review of the designer, made public by the designer's review of the client."""
-    review_create(order=order, author=order.employer, rating=rating, comment="Precise margins, fitted first time.")
+def review(order, rating=5, *, reply=False):
+    """The client's review of the designer, made public by the designer's review of the client;
+    with `reply`, the designer answers it."""
+    made = review_create(order=order, author=order.employer, rating=rating,
+                         comment="Precise margins, fitted first time.")
     review_create(order=order, author=order.freelancer, rating=5, comment="Clear instructions and good scans.")
+    if reply:
+        made.refresh_from_db()
+        review_reply(review=made, by=order.freelancer, text="Thank you, happy to work on your next case!")
 
 
 # --- the order page ----------------------------------------------------------------------------------
@@ -227,19 +232,19 @@ def test_dashboard_page_numbers_out_of_range_or_not_numbers_show_a_page(client, 
 def test_the_public_profile_runs_the_same_queries_for_one_or_many_listings_and_reviews(client):
     designer = make_verified_seller()
     listing = make_published(owner=designer)
-    review(completed_order(listing=listing))
+    review(completed_order(listing=listing), reply=True)
     url = reverse("public_profile", args=[designer.username])
     client.get(url)
     few = queries_for(client, url)
 
     for _ in range(3):
         other = make_published(owner=designer)
-        review(completed_order(listing=other), rating=4)
+        review(completed_order(listing=other), rating=4, reply=True)
 
     many = queries_for(client, url)
     body = client.get(url).content.decode()
     assert body.count('data-testid="listing-card"') == 4
-    assert body.count('data-testid="review"') == 4
+    assert body.count('data-testid="review"') == 4 and body.count('data-testid="review-reply"') == 4
     assert len(many) == len(few), "\n".join(many)
 
 
