@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
+from django.db import connections
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -15,13 +17,43 @@ from django.utils.functional import cached_property
 
 from cadcam.db import read_replica
 from cadcam.staff import acting_as_staff
-from listings.models import Category, Favorite, Listing, ListingImage
+from listings import browse_cache
+from listings.models import CadSoftware, Category, Favorite, Listing, ListingImage
 
 SEARCH_CONFIG = "english"
 
 
 def categories_active() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True)
+
+
+@dataclass(frozen=True)
+class BrowseReference:
+    """What the filter form offers: the active categories and CAD programs."""
+
+    categories: tuple[Category, ...]
+    software: tuple[CadSoftware, ...]
+
+
+_reference: tuple[str, BrowseReference] | None = None
+
+
+def browse_reference(version: str | None = None) -> BrowseReference:
+    """The reference data, loaded once per process for each version of it
+    (browse_cache.REFERENCE_VERSION changes whenever a category or program does)."""
+    global _reference
+    if version is None and browse_cache.enabled():
+        version = browse_cache.current_versions_or_none()
+        version = version and version.reference
+    remembered = _reference
+    if version is not None and remembered is not None and remembered[0] == version:
+        return remembered[1]
+    reference = BrowseReference(
+        categories=tuple(categories_active()), software=tuple(CadSoftware.objects.filter(is_active=True))
+    )
+    if version is not None:
+        _reference = (version, reference)
+    return reference
 
 
 def _live() -> Q:
@@ -45,6 +77,18 @@ def listings_live_for(viewer) -> QuerySet[Listing]:
     if not viewer.is_authenticated:
         return live.filter(is_private=False)
     return live.filter(Q(is_private=False) | _offered_to(viewer) | Q(owner=viewer))
+
+
+def sees_only_public(viewer) -> bool:
+    """Whether browse shows this viewer just what it shows everyone: no private offer made to
+    them, no private listing of their own, not staff. Such viewers share the browse cache."""
+    if not viewer.is_authenticated:
+        return True
+    if acting_as_staff(viewer):
+        return False
+    return not Listing.objects.filter(is_private=True, status=Listing.Status.PUBLISHED).filter(
+        Q(owner=viewer) | Q(recipients=viewer)
+    ).exists()
 
 
 def listing_visible_to(viewer, pk: int) -> Listing:
@@ -125,6 +169,15 @@ SORTS = {
 }
 
 
+# The cheap stored score that picks which matches are ranked: best rated, most reviewed, newest
+# (listings_rating_idx walks it).
+BY_SCORE = ("-rating_avg", "-rating_count", "-pk")
+RELEVANCE_ORDER = ("-rank", "-published_at", "-pk")
+# How many matches ts_rank orders for a page: this many of the best-scored matches, and this many
+# of the best-scored matches in the title (so a title hit is never lost among broad matches).
+RANKED_CANDIDATES = 300
+
+
 @dataclass(frozen=True)
 class BrowseFilters:
     q: str = ""
@@ -138,16 +191,49 @@ class BrowseFilters:
     min_rating: Decimal | None = None  # e.g. 4 or 4.5: rated listings at least this good
     sort: str = "relevance"
 
+    def normalised(self) -> tuple:
+        """The same for every way of writing the same filters ("Zirc  crown" and "zirc crown")."""
+        return (
+            " ".join(search_words(self.q)), self.category and self.category.slug,
+            tuple(sorted(item.slug for item in self.software)), self.price_min_cents, self.price_max_cents,
+            self.max_turnaround, self.verified_only, self.private_only,
+            None if self.min_rating is None else str(self.min_rating), self.sort,
+        )
 
-def search_query(text: str) -> SearchQuery | None:
-    """Words typed by a person as a prefix query: "zirc crown" finds "zirconia crowns".
 
-    Words are letters and digits, with "." or "-" kept inside a word, as PostgreSQL's
+# Words of fewer letters than this are too short to search by on their own ("a", "x"): they
+# match a good part of the catalogue as prefixes and say nothing.
+MIN_WORD_LENGTH = 2
+
+
+@lru_cache(maxsize=4096)
+def _is_stop_word(word: str) -> bool:
+    """PostgreSQL's own answer, asked once per word and process: "the" and "and" are not indexed,
+    so a query of nothing else would match nothing."""
+    with connections[read_replica()].cursor() as cursor:
+        cursor.execute("SELECT ts_lexize('english_stem', %s) = '{}'", [word])
+        return bool(cursor.fetchone()[0])
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search as PostgreSQL would index them, minus stop words and single
+    letters. Words are letters and digits, with "." or "-" kept inside a word, as PostgreSQL's
     parser keeps them ("e.max", "all-on-4"); nothing else reaches to_tsquery."""
     words = re.findall(r"\w+(?:[.-]\w+)*", text.lower())[:8]
+    return [
+        word for word in dict.fromkeys(words)
+        if (len(word) >= MIN_WORD_LENGTH or word.isdigit()) and not _is_stop_word(word)
+    ]
+
+
+def search_query(text: str, *, title_only: bool = False) -> SearchQuery | None:
+    """Words typed by a person as a prefix query: "zirc crown" finds "zirconia crowns".
+    `title_only` matches them in the title only (weight A of the stored document)."""
+    words = search_words(text)
     if not words:
         return None
-    return SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config=SEARCH_CONFIG)
+    weight = "A" if title_only else ""
+    return SearchQuery(" & ".join(f"{word}:*{weight}" for word in words), search_type="raw", config=SEARCH_CONFIG)
 
 
 def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
@@ -193,12 +279,53 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
         else:
             listings = listings.order_by("-rating_avg", "-rating_count", "-pk")
     elif filters.sort == "relevance" and query is not None:
-        listings = listings.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
-            "-rank", "-published_at", "-pk"
-        )
+        listings = listings.annotate(rank=SearchRank(F("search_vector"), query)).order_by(*RELEVANCE_ORDER)
     else:
         listings = listings.order_by("-published_at", "-pk")
     return listings
+
+
+class RankedMatches:
+    """Search results in order of relevance, for the paginator, ranking a bounded set.
+
+    Ranking every match of a broad word ("crown" matches 44 % of the catalogue) costs a scan
+    and a ts_rank of each. Instead, the GIN index (for rare words) or the score index (for
+    common ones) finds the best-scored few hundred matches, plus as many matching in the
+    title; ts_rank orders only those. Pages past them continue in score order."""
+
+    def __init__(self, unsearched: QuerySet[Listing], text: str):
+        """`unsearched`: the listings every other filter allows."""
+        self.query = search_query(text)
+        self.matches = unsearched.filter(search_vector=self.query).order_by()
+        # A title match is a match: filtering on the title alone keeps the planner's estimate
+        # of how many there are (and so its choice of index) right.
+        self.title_matches = unsearched.filter(search_vector=search_query(text, title_only=True)).order_by()
+
+    def order_by(self) -> QuerySet[Listing]:
+        return self.matches
+
+    def count(self) -> int:
+        return self.matches.count()
+
+    def _ranked(self, limit: int) -> list[int]:
+        candidates = self.matches.order_by(*BY_SCORE).values("pk")[:RANKED_CANDIDATES].union(
+            self.title_matches.order_by(*BY_SCORE).values("pk")[:RANKED_CANDIDATES]
+        )
+        return list(
+            self.matches.model.objects.using(self.matches.db).filter(pk__in=candidates)
+            .annotate(rank=SearchRank(F("search_vector"), self.query)).order_by(*RELEVANCE_ORDER)
+            .values_list("pk", flat=True)[:limit]
+        )
+
+    def __getitem__(self, key: slice) -> list[int]:
+        start, stop = key.start or 0, key.stop
+        if stop <= RANKED_CANDIDATES:
+            return self._ranked(stop)[start:stop]
+        ranked = self._ranked(2 * RANKED_CANDIDATES)
+        if stop <= len(ranked):
+            return ranked[start:stop]
+        rest = self.matches.exclude(pk__in=ranked).order_by(*BY_SCORE).values_list("pk", flat=True)
+        return ranked[start:] + list(rest[max(0, start - len(ranked)):stop - len(ranked)])
 
 
 class CappedPaginator(Paginator):
@@ -222,7 +349,11 @@ def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: in
     The page's ids come first from a narrow query (no descriptions, no joins for the cards),
     then the cards for just those ids."""
     database = read_replica()  # the replica, if there is one: a listing may show up a moment late
-    found = listings_browse(viewer=viewer, filters=filters).using(database).values_list("pk", flat=True)
+    if filters.sort == "relevance" and search_query(filters.q) is not None:
+        unsearched = listings_browse(viewer=viewer, filters=replace(filters, q="")).using(database)
+        found = RankedMatches(unsearched, filters.q)
+    else:
+        found = listings_browse(viewer=viewer, filters=filters).using(database).values_list("pk", flat=True)
     page = CappedPaginator(found, per_page).get_page(number)
     ids = list(page.object_list)
     cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.using(database).filter(pk__in=ids))}
