@@ -277,6 +277,9 @@ CACHES = {
         "KEY_PREFIX": "cadcam",
     }
 }
+# The browse and search page's cache (listings/browse_cache.py): how long an entry may live at
+# most. Changes invalidate entries at once; this bounds what a lost invalidation could leave. 0: off.
+BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=300)
 
 # E-mail: printed to the console in development, SMTP in production.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CadCam Masters <no-reply@cadcam.test>")

@@ -10,7 +10,7 @@ from cadcam.forms import Form, ModelForm, MultipleFileField
 from cadcam.money import MoneyField
 from listings.models import MAX_IMAGES, MAX_OPTIONS, MAX_PRICE_CENTS, MIN_PRICE_CENTS, CadSoftware, Category, Listing
 from listings.prechecks import MIN_IMAGE_SIZE
-from listings.selectors import SORTS, BrowseFilters
+from listings.selectors import SORTS, BrowseFilters, BrowseReference, browse_reference
 
 MB = 1024 * 1024
 IMAGE_MAX_BYTES = 10 * MB
@@ -133,15 +133,15 @@ OptionFormSet = forms.formset_factory(
 
 
 class BrowseForm(Form):
-    """The browse and search filters, as they appear in the URL."""
+    """The browse and search filters, as they appear in the URL.
+
+    Categories and CAD programs come from `reference` (selectors.browse_reference: loaded once
+    per process and version), not from a query per request."""
 
     q = forms.CharField(required=False, max_length=100, label="Search")
-    category = forms.ModelChoiceField(
-        queryset=Category.objects.filter(is_active=True), to_field_name="slug", required=False, empty_label="All"
-    )
-    software = forms.ModelMultipleChoiceField(
-        queryset=CadSoftware.objects.filter(is_active=True), to_field_name="slug", required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    category = forms.ChoiceField(required=False)
+    software = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     price_min = MoneyField(required=False, min_cents=0, label="Min price ($)")
     price_max = MoneyField(required=False, min_cents=0, label="Max price ($)")
@@ -161,14 +161,21 @@ class BrowseForm(Form):
     )
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False, label="Sort by")
 
+    def __init__(self, *args, reference: BrowseReference | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reference = reference or browse_reference()
+        self.fields["category"].choices = [("", "All"), *((c.slug, c.name) for c in self.reference.categories)]
+        self.fields["software"].choices = [(item.slug, item.name) for item in self.reference.software]
+
     def filters(self) -> BrowseFilters:
         # A mistyped parameter (price_min=abc) drops only itself; the valid filters still apply.
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
+        chosen = set(data.get("software") or ())
         return BrowseFilters(
             q=data.get("q") or "",
-            category=data.get("category"),
-            software=tuple(data.get("software") or ()),
+            category=next((c for c in self.reference.categories if c.slug == data.get("category")), None),
+            software=tuple(item for item in self.reference.software if item.slug in chosen),
             price_min_cents=data.get("price_min"),
             price_max_cents=data.get("price_max"),
             max_turnaround=data.get("turnaround"),

@@ -1,21 +1,32 @@
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.contrib.messages import get_messages
+from django.core.paginator import Page
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
 from cadcam.uploads import form_valid_with_uploads
+from listings import browse_cache
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
 from listings.selectors import (
+    CappedPaginator,
+    browse_reference,
     favorite_ids_of,
     listing_owned_by,
     listing_pending_edit,
     listing_visible_to,
     listings_browse_page,
+    search_words,
+    sees_only_public,
 )
 from listings.services import (
     ListingNotReady,
@@ -31,25 +42,69 @@ from payments.fees import freelancer_net_cents
 PAGE_SIZE = 24
 
 
+@dataclass(frozen=True)
+class Card:
+    """A browse result: its listing's id and title, and the card's HTML without the viewer's
+    favourite star (which is drawn on top, so that everyone can share the card)."""
+
+    pk: int
+    title: str
+    html: str
+
+
+def _results(request, filters, number, versions) -> Page:
+    """One page of result cards, from the cache when this viewer sees what everyone sees."""
+    shared = versions is not None and not filters.private_only and sees_only_public(request.user)
+    key = browse_cache.key("results", versions.results, filters.normalised(), number) if shared else None
+    cached = browse_cache.get(key) if key else None
+    if cached is not None:
+        paginator = CappedPaginator((), PAGE_SIZE)
+        paginator.count = cached["count"]
+        return Page([Card(*card) for card in cached["cards"]], cached["number"], paginator)
+    page = listings_browse_page(viewer=request.user, filters=filters, number=number, per_page=PAGE_SIZE)
+    page.object_list = [
+        Card(listing.pk, listing.title, render_to_string("listings/_card.html", {"listing": listing}))
+        for listing in page.object_list
+    ]
+    if key:
+        browse_cache.put(key, {"count": page.paginator.count, "number": page.number,
+                               "cards": [(card.pk, card.title, card.html) for card in page.object_list]})
+    return page
+
+
 def browse(request):
-    form = BrowseForm(request.GET or None)
+    versions = browse_cache.current_versions_or_none()
+    form = BrowseForm(request.GET or None, reference=browse_reference(versions and versions.reference))
     filters = form.filters()
-    page = listings_browse_page(
-        viewer=request.user, filters=filters, number=request.GET.get("page"), per_page=PAGE_SIZE
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
+    unsearchable = bool(filters.q) and not search_words(filters.q)
+    if unsearchable:  # "the", "a", "!!!": nothing PostgreSQL indexes; show the best rated instead
+        filters = replace(filters, q="", sort="rating" if filters.sort == "relevance" else filters.sort)
+    # Only the filters' own parameters: the same for the cache key and the page links.
+    params = [(name, value.strip()) for name in form.fields for value in request.GET.getlist(name)]
+    number = request.GET.get("page")
+    # htmx asks for the results only, except when it restores a page from history.
+    fragment = bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
+    page_key = None
+    if versions is not None and not request.user.is_authenticated and not len(get_messages(request)):
+        page_key = browse_cache.key("page", versions.results, versions.reference, fragment, params, number)
+        html = browse_cache.get(page_key)
+        if html is not None:
+            response = HttpResponse(html)
+            patch_vary_headers(response, ["HX-Request"])
+            return response
+    page = _results(request, filters, number, versions)
     context = {
         "form": form,
         "filters": filters,
+        "unsearchable": form.cleaned_data.get("q") if unsearchable else "",
         "page": page,
         "favorite_ids": favorite_ids_of(request.user, page.object_list),
-        "query_string": query.urlencode(),
+        "query_string": urlencode([param for param in params if param[0] != "page"]),
     }
-    # htmx asks for the results only, except when it restores a page from history.
-    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
     response = render(request, "listings/_results.html" if fragment else "listings/browse.html", context)
     patch_vary_headers(response, ["HX-Request"])
+    if page_key:
+        browse_cache.put(page_key, response.content)
     return response
 
 

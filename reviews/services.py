@@ -18,6 +18,7 @@ from accounts.models import User
 from cadcam.emails import send_templated_email
 from cadcam.errors import ApplicationError
 from cadcam.staff import acting_as_staff
+from listings import browse_cache
 from listings.models import Listing
 from orders.models import Order
 from reviews.models import (
@@ -94,6 +95,8 @@ def ratings_recompute(*, listing_ids=(), people=()) -> None:
     for listing in Listing.objects.select_for_update().filter(pk__in=set(listing_ids)).order_by("pk"):
         total, count = _sum_and_count(Review.objects.filter(order__listing=listing, subject_role=Role.FREELANCER))
         Listing.objects.filter(pk=listing.pk).update(rating_count=count, rating_avg=_average(total, count))
+    if listing_ids:  # the cards show the ratings, and browse sorts and filters by them
+        browse_cache.bump()
     for user_id, role in sorted(set(people)):
         UserRating.objects.bulk_create([UserRating(user_id=user_id, role=role)], ignore_conflicts=True)
         rating = UserRating.objects.select_for_update().get(user_id=user_id, role=role)

@@ -311,8 +311,10 @@ def _publish_varied(count: int, recipient) -> None:
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
 @pytest.mark.parametrize("params", [{}, {"q": "zirc", "software": "medit", "sort": "price_asc"}], ids=["all", "search"])
 def test_browse_runs_as_many_queries_for_3_listings_as_for_a_full_page(
-    client, django_assert_num_queries, django_assert_max_num_queries, signed_in, params
+    client, settings, django_assert_num_queries, django_assert_max_num_queries, signed_in, params
 ):
+    """Without the cache: what every change to a listing costs the next visitor."""
+    settings.BROWSE_CACHE_SECONDS = 0
     viewer = make_user()
     if signed_in:
         client.force_login(viewer)
@@ -326,11 +328,32 @@ def test_browse_runs_as_many_queries_for_3_listings_as_for_a_full_page(
 
     with django_assert_num_queries(len(few)):
         assert len(titles(browse(client, **params))) == PAGE_SIZE
-    # Signed in: session, user, profile (navbar); then for everyone: chosen software, capped count, the page's
-    # ids, their cards, images, category and software choices of the filter form (3); signed in: favorites.
-    # Signed in, the navbar also counts unread messages (one query).
-    with django_assert_max_num_queries(13 if signed_in else 9):
+    # Signed in: session, user, profile (navbar), whether private offers are made to them; then for
+    # everyone: the filter form's categories and software, capped count, the page's ids, their cards,
+    # images; signed in: favorites. Signed in, the navbar also counts unread messages (one query).
+    with django_assert_max_num_queries(12 if signed_in else 7):
         browse(client, **params)
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "zirc", "software": "medit", "sort": "price_asc"}], ids=["all", "search"])
+def test_with_the_cache_a_repeated_page_asks_the_database_nothing_new(
+    client, django_assert_num_queries, django_assert_max_num_queries, params
+):
+    viewer = make_user()
+    _publish_varied(PAGE_SIZE + 3, make_user())
+    browse(client, **params)  # fills the cache
+
+    with django_assert_num_queries(0):  # anonymous: the whole page comes from Redis
+        response = browse(client, **params)
+    assert response.status_code == 200 and response.text.count('data-testid="listing-card"') == PAGE_SIZE
+
+    client.force_login(viewer)
+    favorite_toggle(user=viewer, listing=Listing.objects.filter(is_private=False).first())
+    browse(client, **params)
+    # Signed in: session, user, profile and unread messages (navbar), whether private offers are made to
+    # them, their favourites; the results and the form's choices come from the cache.
+    with django_assert_max_num_queries(6):
+        assert len(titles(browse(client, **params))) == PAGE_SIZE
 
 
 # --- favorites ----------------------------------------------------------------------------

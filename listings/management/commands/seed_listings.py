@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Profile, User
+from listings import browse_cache
 from listings.models import (
     MAX_PRICE_CENTS,
     MIN_PRICE_CENTS,
@@ -396,6 +397,7 @@ class Command(BaseCommand):
             done += size
             self.stdout.write(f"  {done}/{count} listings ({time.perf_counter() - started:.1f} s)")
         self._analyze()
+        browse_cache.bump()  # bulk inserts send no signals
         published = Listing.objects.filter(status=Listing.Status.PUBLISHED, edit_of__isnull=True).count()
         self.stdout.write(self.style.SUCCESS(
             f"Inserted {count} listings for {len(owner_ids)} synthetic designers in "

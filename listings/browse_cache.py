@@ -1,0 +1,143 @@
+"""The browse page's cache in Redis, and what invalidates it.
+
+Two version tokens live in the cache: one for everything a result page shows (listings, their
+prices, ratings, images, moderation state, and the sellers' names, badges and accounts), one for
+the reference data of the filter form (categories, CAD programs). Every key embeds the current
+token, so a change makes the old entries unreachable at once: the next request misses and
+renders afresh. Tokens are bumped by signal receivers (connected in ListingsConfig.ready) and by
+the few services that write with queryset.update(); each bump happens at once and again after
+the transaction commits, so a request that read the old rows between the two cannot leave them
+cached under the new token. Entries also expire after BROWSE_CACHE_SECONDS, and the day is part
+of the key (listings past their expiry date leave browse at midnight).
+
+What is cached, by who may share it:
+- the result page's listing ids, count and card HTML (without anyone's favourite stars), for
+  every viewer who sees what an anonymous visitor sees: anonymous visitors and signed-in people
+  with no private offer to them and no private listing of their own;
+- the whole rendered page for anonymous visitors with no message waiting."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
+
+from accounts.models import Profile, User
+from listings.models import CadSoftware, Category, Listing, ListingImage
+
+logger = logging.getLogger(__name__)
+
+RESULTS_VERSION = "listings:browse:version"
+REFERENCE_VERSION = "listings:reference:version"
+
+
+@dataclass(frozen=True)
+class Versions:
+    results: str
+    reference: str
+
+
+def enabled() -> bool:
+    return settings.BROWSE_CACHE_SECONDS > 0
+
+
+def current_versions() -> Versions:
+    """Both tokens in one round trip; a token missing (first start, evicted) is made anew."""
+    found = cache.get_many([RESULTS_VERSION, REFERENCE_VERSION])
+    for key in (RESULTS_VERSION, REFERENCE_VERSION):
+        if key not in found:
+            cache.add(key, uuid.uuid4().hex, None)
+            found[key] = cache.get(key)
+    return Versions(results=found[RESULTS_VERSION], reference=found[REFERENCE_VERSION])
+
+
+def current_versions_or_none() -> Versions | None:
+    """The tokens, or None when the cache is off or does not answer (then nothing is cached)."""
+    if not enabled():
+        return None
+    try:
+        return current_versions()
+    except Exception:
+        logger.exception("The browse cache did not answer.")
+        return None
+
+
+def _bump(key: str) -> None:
+    cache.set(key, uuid.uuid4().hex, None)
+
+
+def bump(*, reference: bool = False) -> None:
+    """A listing (or what its card shows) changed; `reference`: a category or CAD program did."""
+    keys = [RESULTS_VERSION, REFERENCE_VERSION] if reference else [RESULTS_VERSION]
+    for key in keys:
+        try:
+            _bump(key)
+        except Exception:  # the change itself must not fail for the cache; entries expire anyway
+            logger.exception("Could not invalidate the browse cache (%s).", key)
+        transaction.on_commit(lambda key=key: _bump(key), robust=True)
+
+
+def key(kind: str, version: str, *parts) -> str:
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"listings:{kind}:{version}:{timezone.localdate().isoformat()}:{digest}"
+
+
+def get(cache_key: str):
+    try:
+        return cache.get(cache_key)
+    except Exception:
+        logger.exception("The browse cache did not answer.")
+        return None
+
+
+def put(cache_key: str, value) -> None:
+    try:
+        cache.set(cache_key, value, settings.BROWSE_CACHE_SECONDS)
+    except Exception:
+        logger.exception("The browse cache did not answer.")
+
+
+# --- what invalidates it (connected in ListingsConfig.ready) -------------------------------
+
+# Saves of an account that change nothing a card shows.
+_USER_FIELDS_NOT_SHOWN = frozenset({"last_login", "password"})
+
+
+def _listing_changed(sender, instance, **kwargs) -> None:
+    if getattr(instance, "edit_of_id", None) is None:  # an edit in review shows nowhere until approved
+        bump()
+
+
+def _card_part_changed(sender, **kwargs) -> None:
+    bump()
+
+
+def _reference_changed(sender, **kwargs) -> None:
+    bump(reference=True)
+
+
+def _account_changed(sender, instance, created=False, update_fields=None, **kwargs) -> None:
+    """A seller's name, badge or account (a suspended seller's listings leave browse)."""
+    if created or (update_fields is not None and set(update_fields) <= _USER_FIELDS_NOT_SHOWN):
+        return
+    bump()
+
+
+def connect_signals() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(_listing_changed, sender=Listing, dispatch_uid="browse_cache_listing")
+        signal.connect(_card_part_changed, sender=ListingImage, dispatch_uid="browse_cache_image")
+        for model in (Category, CadSoftware):
+            signal.connect(_reference_changed, sender=model, dispatch_uid=f"browse_cache_{model.__name__}")
+    for model in (User, Profile):
+        post_save.connect(_account_changed, sender=model, dispatch_uid=f"browse_cache_{model.__name__}")
+        post_delete.connect(_card_part_changed, sender=model, dispatch_uid=f"browse_cache_{model.__name__}_gone")
+    for through in (Listing.software.through, Listing.recipients.through):
+        m2m_changed.connect(_card_part_changed, sender=through, dispatch_uid=f"browse_cache_{through.__name__}")
