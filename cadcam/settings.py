@@ -272,7 +272,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cadcam.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cadcam",
     }

@@ -14,13 +14,16 @@ What is cached, by who may share it:
 - the result page's listing ids, count and card HTML (without anyone's favourite stars), for
   every viewer who sees what an anonymous visitor sees: anonymous visitors and signed-in people
   with no private offer to them and no private listing of their own;
-- the whole rendered page for anonymous visitors with no message waiting."""
+- the whole rendered page for anonymous visitors with no message waiting, in Redis and in the
+  memory of the process that served it (checked against the tokens on every request)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -48,14 +51,18 @@ def enabled() -> bool:
     return settings.BROWSE_CACHE_SECONDS > 0
 
 
-def current_versions() -> Versions:
-    """Both tokens in one round trip; a token missing (first start, evicted) is made anew."""
-    found = cache.get_many([RESULTS_VERSION, REFERENCE_VERSION])
+def _versions_from(found: dict) -> Versions:
+    """The tokens out of a get_many that asked for them; a token missing (first start, evicted)
+    is made anew."""
     for key in (RESULTS_VERSION, REFERENCE_VERSION):
         if key not in found:
             cache.add(key, uuid.uuid4().hex, None)
             found[key] = cache.get(key)
     return Versions(results=found[RESULTS_VERSION], reference=found[REFERENCE_VERSION])
+
+
+def current_versions() -> Versions:
+    return _versions_from(cache.get_many([RESULTS_VERSION, REFERENCE_VERSION]))
 
 
 def current_versions_or_none() -> Versions | None:
@@ -67,6 +74,45 @@ def current_versions_or_none() -> Versions | None:
     except Exception:
         logger.exception("The browse cache did not answer.")
         return None
+
+
+# The last pages each process served, checked against the tokens on every request: a hit costs
+# one small round trip to Redis instead of carrying the page (40 KB) over it.
+LOCAL_PAGES = 128
+_local_pages: OrderedDict[str, tuple[Versions, bytes]] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def lookup_page(cache_key: str) -> tuple[Versions | None, bytes | None]:
+    """The tokens and the page stored under `cache_key` if it was rendered under them: from this
+    process's memory, else from Redis."""
+    versions = current_versions_or_none()
+    if versions is None:
+        return None, None
+    with _local_lock:
+        entry = _local_pages.get(cache_key)
+        if entry is not None:
+            _local_pages.move_to_end(cache_key)
+    if entry is None or entry[0] != versions:  # another process may have rendered it already
+        entry = get(cache_key)
+        if entry is not None:
+            _remember(cache_key, entry)
+    if entry is not None and entry[0] == versions:
+        return versions, entry[1]
+    return versions, None
+
+
+def _remember(cache_key: str, entry: tuple[Versions, bytes]) -> None:
+    with _local_lock:
+        _local_pages[cache_key] = entry
+        _local_pages.move_to_end(cache_key)
+        while len(_local_pages) > LOCAL_PAGES:
+            _local_pages.popitem(last=False)
+
+
+def store_page(cache_key: str, versions: Versions, content: bytes) -> None:
+    _remember(cache_key, (versions, content))
+    put(cache_key, (versions, content))
 
 
 def _bump(key: str) -> None:
@@ -84,9 +130,10 @@ def bump(*, reference: bool = False) -> None:
         transaction.on_commit(lambda key=key: _bump(key), robust=True)
 
 
-def key(kind: str, version: str, *parts) -> str:
+def key(kind: str, *parts) -> str:
+    """A key for these parts on this day (listings past their expiry date leave at midnight)."""
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    return f"listings:{kind}:{version}:{timezone.localdate().isoformat()}:{digest}"
+    return f"listings:{kind}:{timezone.localdate().isoformat()}:{digest}"
 
 
 def get(cache_key: str):
