@@ -236,7 +236,9 @@ def search_query(text: str, *, title_only: bool = False) -> SearchQuery | None:
     return SearchQuery(" & ".join(f"{word}:*{weight}" for word in words), search_type="raw", config=SEARCH_CONFIG)
 
 
-def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
+def listings_browse(*, viewer, filters: BrowseFilters, many_matches: bool = False) -> QuerySet[Listing]:
+    """`many_matches`: the words match more listings than the paginator counts (its cap), so
+    walking the price or rating index finds a page of them within a few thousand rows."""
     listings = listings_live_for(viewer)
     query = search_query(filters.q)
     if query is not None:
@@ -266,15 +268,18 @@ def listings_browse(*, viewer, filters: BrowseFilters) -> QuerySet[Listing]:
             return Listing.objects.none()
         listings = listings.filter(is_private=True).filter(_offered_to(viewer))
 
-    # With words to match, `price_cents + 0` keeps the planner from walking the price index
-    # and testing every row against the words; it takes the text index and sorts the matches.
-    price = F("price_cents") + 0 if query is not None else F("price_cents")
+    # With words that match few listings, `price_cents + 0` keeps the planner from walking the
+    # price index and testing every row against the words; it takes the text index and sorts the
+    # matches. With words that match many, the walk is the cheap way: a page is found in a few
+    # thousand rows, where sorting means reading every match.
+    sort_matches = query is not None and not many_matches
+    price = F("price_cents") + 0 if sort_matches else F("price_cents")
     if filters.sort == "price_asc":
         listings = listings.order_by(price.asc(), "-pk")
     elif filters.sort == "price_desc":
         listings = listings.order_by(price.desc(), "-pk")
     elif filters.sort == "rating":  # best average first, then the most reviewed; unrated last (average 0)
-        if query is not None:  # as for price: sort the text matches rather than walk the rating index
+        if sort_matches:
             listings = listings.order_by((F("rating_avg") + 0).desc(), (F("rating_count") + 0).desc(), "-pk")
         else:
             listings = listings.order_by("-rating_avg", "-rating_count", "-pk")
@@ -354,7 +359,11 @@ def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: in
         found = RankedMatches(unsearched, filters.q)
     else:
         found = listings_browse(viewer=viewer, filters=filters).using(database).values_list("pk", flat=True)
-    page = CappedPaginator(found, per_page).get_page(number)
+    paginator = CappedPaginator(found, per_page)
+    if filters.q and paginator.is_capped and isinstance(found, QuerySet):  # broad words: walk the index
+        found = listings_browse(viewer=viewer, filters=filters, many_matches=True).using(database)
+        paginator.object_list = found.values_list("pk", flat=True)
+    page = paginator.get_page(number)
     ids = list(page.object_list)
     cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.using(database).filter(pk__in=ids))}
     page.object_list = [cards[pk] for pk in ids if pk in cards]
