@@ -16,6 +16,7 @@ from messaging.views import _send_kwargs, _show, _valid_with_files
 
 K = Conversation.Kind
 STAFF_INBOX_PER_PAGE = 50
+REQUESTS_PER_PAGE = 20
 
 
 @login_required
@@ -32,7 +33,9 @@ def support_home(request):
         else:
             messages.success(request, "Your request is with the support team. You can follow it here.")
             return redirect(message.conversation)
-    context = {"requests": selectors.support_requests_of(request.user), "open_request": open_request, "form": form}
+    requests = Paginator(selectors.support_requests_of(request.user), REQUESTS_PER_PAGE)
+    requests = requests.get_page(request.GET.get("page"))
+    context = {"requests": requests, "open_request": open_request, "form": form}
     return render(request, "messaging/support_home.html", context)
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.helpers import make_user
-from messaging.services import support_assign, support_request_open
+from messaging.services import support_assign, support_close, support_request_open
 from messaging.tests.helpers import make_direct, reply
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,21 @@ def test_the_staff_inbox_runs_the_same_queries_for_one_request_or_a_full_page(cl
 
     assert query_count(client, STAFF_INBOX) == one
     assert query_count(client, STAFF_INBOX, {"page": "2"}) == one
+
+
+def test_one_s_own_support_requests_are_paged(client, monkeypatch):
+    monkeypatch.setattr("messaging.support_views.REQUESTS_PER_PAGE", 2)
+    me, staff = make_user(), make_user(is_staff=True)
+    made = []
+    for n in range(3):
+        conversation = support_request_open(user=me, body=f"Question number {n} about my order").conversation
+        support_close(conversation=conversation, by=staff)
+        made.append(conversation.pk)
+    client.force_login(me)
+
+    first = client.get(reverse("messaging:support"))
+    later = client.get(reverse("messaging:support"), {"page": "9"})  # past the end: the last page
+
+    assert [c.pk for c in first.context["requests"]] == made[:0:-1]
+    assert "Page 1 of 2" in first.text
+    assert [c.pk for c in later.context["requests"]] == made[:1]
