@@ -65,9 +65,9 @@ def order_notices_recipient_pages(*, size: int | None = None):
 def order_notices_send(*, until: float | None = None, first: int = 1, last: int | None = None) -> tuple[int, bool]:
     """E-mail every recipient (with ids from `first` to `last`) who has notices not sent yet,
     once, listing them. Returns the e-mails queued and whether some recipients are left because
-    `until` (time.monotonic()) passed. Run it under the sweep's lock, on pages no other run
-    has: two at once on the same recipient would e-mail the same notices twice. Recipients are
-    read in pages (keyset on their id), their notices at most PER_EMAIL at a time."""
+    `until` (time.monotonic()) passed. Two runs at once never e-mail the same notice twice: each
+    locks the notices it sends and skips those another holds. Recipients are read in pages
+    (keyset on their id), their notices at most PER_EMAIL at a time."""
     sent, after = 0, first - 1
     unsent = OrderNotice.objects.filter(sent_at__isnull=True)
     if last is not None:
@@ -91,8 +91,11 @@ def order_notices_send(*, until: float | None = None, first: int = 1, last: int 
 def _send_to(recipient_id: int) -> int:
     """One e-mail to one recipient about (up to PER_EMAIL of) their notices; how many it covered."""
     with transaction.atomic():
+        # Locked, and skipped by a second sender meanwhile: each notice is e-mailed once even if
+        # two sweeps' pages meet (the sweep's lock can lapse behind a Celery backlog).
         notices = list(OrderNotice.objects.filter(recipient_id=recipient_id, sent_at__isnull=True)
-                       .select_related("order").order_by("pk")[:PER_EMAIL])
+                       .select_related("order").select_for_update(skip_locked=True, of=("self",))
+                       .order_by("pk")[:PER_EMAIL])
         if not notices:
             return 0
         recipient = User.objects.select_related("profile").get(pk=recipient_id)

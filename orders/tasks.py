@@ -95,7 +95,9 @@ def finish_deadlines(results: list | None = None, *, now: str, token: str, start
 def send_deadline_notices(*, first: int, last: int, token: str) -> int:
     """One e-mail to each recipient of a page (200 recipients); those it has no time for are
     e-mailed by the next sweep."""
-    sweep_lock_renew(token)
+    if not sweep_lock_renew(token):  # another sweep may be e-mailing them: its notices wait for the next
+        logger.warning("A page of deadline e-mails found its sweep's lock expired; the next sweep sends them.")
+        return 0
     emails, _more = order_notices_send(first=first, last=last, until=time.monotonic() + EMAIL_SECONDS)
     return emails
 
