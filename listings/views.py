@@ -55,7 +55,7 @@ class Card:
 def _results(request, filters, number, versions) -> Page:
     """One page of result cards, from the cache when this viewer sees what everyone sees."""
     shared = versions is not None and not filters.private_only and sees_only_public(request.user)
-    key = browse_cache.key("results", versions.results, filters.normalised(), number) if shared else None
+    key = browse_cache.key("results", versions, filters.normalised(), number) if shared else None
     cached = browse_cache.get(key) if key else None
     if cached is not None:
         paginator = CappedPaginator((), PAGE_SIZE)
@@ -73,25 +73,27 @@ def _results(request, filters, number, versions) -> Page:
 
 
 def browse(request):
-    versions = browse_cache.current_versions_or_none()
+    # Only the filters' own parameters: the same for the cache key and the page links.
+    params = [(name, value.strip()) for name in BrowseForm.base_fields for value in request.GET.getlist(name)]
+    number = request.GET.get("page")
+    # htmx asks for the results only, except when it restores a page from history.
+    fragment = bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
+    page_key = None
+    if browse_cache.enabled() and not request.user.is_authenticated and not len(get_messages(request)):
+        # Anonymous: the whole page, looked up with the cache's versions in one round trip.
+        page_key = browse_cache.key("page", fragment, params, number)
+        versions, html = browse_cache.lookup_page(page_key)
+        if html is not None:
+            response = HttpResponse(html)
+            patch_vary_headers(response, ["HX-Request"])
+            return response
+    else:
+        versions = browse_cache.current_versions_or_none()
     form = BrowseForm(request.GET or None, reference=browse_reference(versions and versions.reference))
     filters = form.filters()
     unsearchable = bool(filters.q) and not search_words(filters.q)
     if unsearchable:  # "the", "a", "!!!": nothing PostgreSQL indexes; show the best rated instead
         filters = replace(filters, q="", sort="rating" if filters.sort == "relevance" else filters.sort)
-    # Only the filters' own parameters: the same for the cache key and the page links.
-    params = [(name, value.strip()) for name in form.fields for value in request.GET.getlist(name)]
-    number = request.GET.get("page")
-    # htmx asks for the results only, except when it restores a page from history.
-    fragment = bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
-    page_key = None
-    if versions is not None and not request.user.is_authenticated and not len(get_messages(request)):
-        page_key = browse_cache.key("page", versions.results, versions.reference, fragment, params, number)
-        html = browse_cache.get(page_key)
-        if html is not None:
-            response = HttpResponse(html)
-            patch_vary_headers(response, ["HX-Request"])
-            return response
     page = _results(request, filters, number, versions)
     context = {
         "form": form,
@@ -103,8 +105,8 @@ def browse(request):
     }
     response = render(request, "listings/_results.html" if fragment else "listings/browse.html", context)
     patch_vary_headers(response, ["HX-Request"])
-    if page_key:
-        browse_cache.put(page_key, response.content)
+    if page_key and versions:
+        browse_cache.store_page(page_key, versions, response.content)
     return response
 
 
