@@ -1,14 +1,15 @@
 """The browse page's cache in Redis, and what invalidates it.
 
 Two version tokens live in the cache: one for everything a result page shows (listings, their
-prices, ratings, images, moderation state, and the sellers' names, badges and accounts), one for
-the reference data of the filter form (categories, CAD programs). Every key embeds the current
-token, so a change makes the old entries unreachable at once: the next request misses and
-renders afresh. Tokens are bumped by signal receivers (connected in ListingsConfig.ready) and by
-the few services that write with queryset.update(); each bump happens at once and again after
-the transaction commits, so a request that read the old rows between the two cannot leave them
-cached under the new token. Entries also expire after BROWSE_CACHE_SECONDS, and the day is part
-of the key (listings past their expiry date leave browse at midnight).
+prices, ratings, images, moderation state, and the sellers' names, badges and accounts), one
+for the reference data of the filter form (categories, CAD programs). Every entry is stored
+with the tokens it was made under and used only while they are current, so a change makes the
+old entries useless at once: the next request misses and renders afresh. Tokens are bumped by
+signal receivers (connected in ListingsConfig.ready) and by the few services that write with
+queryset.update(); each bump happens at once and again after the transaction commits, so a
+request that read the old rows between the two cannot leave them cached under the new token.
+Entries also expire after BROWSE_CACHE_SECONDS, and the day is part of the key (listings past
+their expiry date leave browse at midnight).
 
 What is cached, by who may share it:
 - the result page's listing ids, count and card HTML (without anyone's favourite stars), for
@@ -83,23 +84,28 @@ _local_pages: OrderedDict[str, tuple[Versions, bytes]] = OrderedDict()
 _local_lock = threading.Lock()
 
 
-def lookup_page(cache_key: str) -> tuple[Versions | None, bytes | None]:
-    """The tokens and the page stored under `cache_key` if it was rendered under them: from this
-    process's memory, else from Redis."""
-    versions = current_versions_or_none()
-    if versions is None:
-        return None, None
+def lookup(cache_key: str, versions: Versions):
+    """What is stored under `cache_key` if it was stored under these tokens, else None."""
+    entry = get(cache_key)
+    return entry[1] if entry is not None and entry[0] == versions else None
+
+
+def store(cache_key: str, versions: Versions, value) -> None:
+    put(cache_key, (versions, value))
+
+
+def lookup_page(cache_key: str, versions: Versions) -> bytes | None:
+    """The page stored under `cache_key` if it was rendered under these tokens: from this
+    process's memory, else from Redis (another process may have rendered it)."""
     with _local_lock:
         entry = _local_pages.get(cache_key)
         if entry is not None:
             _local_pages.move_to_end(cache_key)
-    if entry is None or entry[0] != versions:  # another process may have rendered it already
+    if entry is None or entry[0] != versions:
         entry = get(cache_key)
         if entry is not None:
             _remember(cache_key, entry)
-    if entry is not None and entry[0] == versions:
-        return versions, entry[1]
-    return versions, None
+    return entry[1] if entry is not None and entry[0] == versions else None
 
 
 def _remember(cache_key: str, entry: tuple[Versions, bytes]) -> None:
@@ -112,7 +118,7 @@ def _remember(cache_key: str, entry: tuple[Versions, bytes]) -> None:
 
 def store_page(cache_key: str, versions: Versions, content: bytes) -> None:
     _remember(cache_key, (versions, content))
-    put(cache_key, (versions, content))
+    store(cache_key, versions, content)
 
 
 def _bump(key: str) -> None:

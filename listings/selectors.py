@@ -38,6 +38,11 @@ class BrowseReference:
 _reference: tuple[str, BrowseReference] | None = None
 
 
+def remembered_reference() -> tuple[str, BrowseReference] | None:
+    """The reference data this process holds, with its version, without asking Redis."""
+    return _reference
+
+
 def browse_reference(version: str | None = None) -> BrowseReference:
     """The reference data, loaded once per process for each version of it
     (browse_cache.REFERENCE_VERSION changes whenever a category or program does)."""
@@ -347,13 +352,19 @@ class CappedPaginator(Paginator):
     def is_capped(self) -> bool:
         return self.count > self.cap
 
+    @classmethod
+    def most_pages(cls, per_page: int) -> int:
+        """The most pages a list can have: "1,000+" results, that is cap + 1."""
+        return -(-(cls.cap + 1) // per_page)
 
-def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: int) -> Page:
+
+def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: int, replica: bool = True) -> Page:
     """One page of browse results, with what the cards show.
 
     The page's ids come first from a narrow query (no descriptions, no joins for the cards),
     then the cards for just those ids."""
-    database = read_replica()  # the replica, if there is one: a listing may show up a moment late
+    # the replica, if there is one and the caller allows it: a listing may show up a moment late
+    database = read_replica() if replica else "default"
     if filters.sort == "relevance" and search_query(filters.q) is not None:
         unsearched = listings_browse(viewer=viewer, filters=replace(filters, q="")).using(database)
         found = RankedMatches(unsearched, filters.q)

@@ -25,6 +25,7 @@ from listings.selectors import (
     listing_pending_edit,
     listing_visible_to,
     listings_browse_page,
+    remembered_reference,
     search_words,
     sees_only_public,
 )
@@ -53,44 +54,68 @@ class Card:
 
 
 def _results(request, filters, number, versions) -> Page:
-    """One page of result cards, from the cache when this viewer sees what everyone sees."""
+    """One page of result cards, from the cache when this viewer sees what everyone sees.
+    What goes into the cache is read from the primary database: a lagging replica could
+    otherwise store rows older than the version they are filed under."""
     shared = versions is not None and not filters.private_only and sees_only_public(request.user)
-    key = browse_cache.key("results", versions, filters.normalised(), number) if shared else None
-    cached = browse_cache.get(key) if key else None
+    key = browse_cache.key("results", filters.normalised(), number) if shared else None
+    cached = browse_cache.lookup(key, versions) if key else None
     if cached is not None:
         paginator = CappedPaginator((), PAGE_SIZE)
         paginator.count = cached["count"]
         return Page([Card(*card) for card in cached["cards"]], cached["number"], paginator)
-    page = listings_browse_page(viewer=request.user, filters=filters, number=number, per_page=PAGE_SIZE)
+    page = listings_browse_page(viewer=request.user, filters=filters, number=number, per_page=PAGE_SIZE,
+                                replica=not shared)
     page.object_list = [
         Card(listing.pk, listing.title, render_to_string("listings/_card.html", {"listing": listing}))
         for listing in page.object_list
     ]
     if key:
-        browse_cache.put(key, {"count": page.paginator.count, "number": page.number,
-                               "cards": [(card.pk, card.title, card.html) for card in page.object_list]})
+        browse_cache.store(key, versions, {"count": page.paginator.count, "number": page.number,
+                                           "cards": [(card.pk, card.title, card.html) for card in page.object_list]})
     return page
 
 
+def _page_token(number: str | None) -> int | str:
+    """The requested page as the paginator will read it, so "01", "+1" and "abc" share page 1's
+    cache entries; numbers past any page there can be (or below 1) all mean the last page."""
+    try:
+        wanted = int(number)
+    except (TypeError, ValueError):
+        return 1
+    return wanted if 1 <= wanted <= CappedPaginator.most_pages(PAGE_SIZE) else "last"
+
+
+def _browse_form(request, reference) -> tuple[BrowseForm, object]:
+    """The filter form and its filters. A value that does not validate (price_min=abc) is
+    dropped from the form as well, so the page shows, links and caches only what applies."""
+    form = BrowseForm(request.GET or None, reference=reference)
+    filters = form.filters()
+    if form.is_bound and form.errors:
+        valid = request.GET.copy()
+        for name in form.errors:
+            valid.pop(name, None)
+        form = BrowseForm(valid, reference=reference)
+        filters = form.filters()
+    return form, filters
+
+
 def browse(request):
-    # Only the filters' own parameters: the same for the cache key and the page links.
-    params = [(name, value.strip()) for name in BrowseForm.base_fields for value in request.GET.getlist(name)]
-    number = request.GET.get("page")
     # htmx asks for the results only, except when it restores a page from history.
     fragment = bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
-    page_key = None
-    if browse_cache.enabled() and not request.user.is_authenticated and not len(get_messages(request)):
-        # Anonymous: the whole page, looked up with the cache's versions in one round trip.
-        page_key = browse_cache.key("page", fragment, params, number)
-        versions, html = browse_cache.lookup_page(page_key)
+    number = _page_token(request.GET.get("page"))
+    held = remembered_reference()
+    form, filters = _browse_form(request, held and held[1])
+    anonymous = browse_cache.enabled() and not request.user.is_authenticated and not len(get_messages(request))
+    page_key = browse_cache.key("page", fragment, filters.normalised(), filters.q, number) if anonymous else None
+    versions = browse_cache.current_versions_or_none()
+    if versions is not None and (held is None or held[0] != versions.reference):  # categories changed
+        form, filters = _browse_form(request, browse_reference(versions.reference))
+        page_key = browse_cache.key("page", fragment, filters.normalised(), filters.q, number) if anonymous else None
+    if page_key and versions:
+        html = browse_cache.lookup_page(page_key, versions)
         if html is not None:
-            response = HttpResponse(html)
-            patch_vary_headers(response, ["HX-Request"])
-            return response
-    else:
-        versions = browse_cache.current_versions_or_none()
-    form = BrowseForm(request.GET or None, reference=browse_reference(versions and versions.reference))
-    filters = form.filters()
+            return _vary(HttpResponse(html))
     unsearchable = bool(filters.q) and not search_words(filters.q)
     if unsearchable:  # "the", "a", "!!!": nothing PostgreSQL indexes; show the best rated instead
         filters = replace(filters, q="", sort="rating" if filters.sort == "relevance" else filters.sort)
@@ -101,12 +126,18 @@ def browse(request):
         "unsearchable": form.cleaned_data.get("q") if unsearchable else "",
         "page": page,
         "favorite_ids": favorite_ids_of(request.user, page.object_list),
-        "query_string": urlencode([param for param in params if param[0] != "page"]),
+        # the filters' own valid parameters only: the same for everyone who shares the page
+        "query_string": urlencode([(name, value) for name in form.fields for value in form.data.getlist(name)])
+        if form.is_bound else "",
     }
-    response = render(request, "listings/_results.html" if fragment else "listings/browse.html", context)
-    patch_vary_headers(response, ["HX-Request"])
+    response = _vary(render(request, "listings/_results.html" if fragment else "listings/browse.html", context))
     if page_key and versions:
         browse_cache.store_page(page_key, versions, response.content)
+    return response
+
+
+def _vary(response):
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
     return response
 
 

@@ -80,7 +80,8 @@ def test_search_text_with_query_syntax_characters_is_harmless(client, seller):
     assert titles(browse(client, q="zirc:* | titanium")) == []  # "|" separates words, it is not OR
 
 
-def test_a_title_match_ranks_above_a_description_match(client, seller):
+def test_a_title_match_ranks_above_a_description_match(client, seller, settings):
+    settings.BROWSE_CACHE_SECONDS = 0  # the second request is the first one's page, from the cache
     in_title = publish("Night guard for bruxism", category="night-guards-splints", owner=seller)
     in_description = publish(
         "Hard occlusal splint",

@@ -43,3 +43,31 @@ def test_browse_and_search_read_from_the_replica():
     titles, on_replica, on_primary = answer.stdout.strip().rsplit(" ", 2)
     assert titles == "['Zirconia crown design']"
     assert int(on_replica) >= 2 and int(on_primary) == 0
+
+
+CACHE_FILL_PROBE = """
+import django
+django.setup()
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+with override_settings(ALLOWED_HOSTS=["testserver"]), CaptureQueriesContext(connections["replica"]) as replica:
+    response = Client().get("/listings/", {"q": "zirconia"})
+rows_read = [query for query in replica.captured_queries if "listings_listing" in query["sql"]]
+print(response.status_code, "Zirconia crown design" in response.content.decode(), len(rows_read))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_the_browse_cache_keeps_is_read_from_the_primary():
+    """A lagging replica would otherwise file old rows under the new cache version."""
+    make_published(title="Zirconia crown design")
+    database = database_url()
+    env = {**os.environ, "DATABASE_URL": database, "DATABASE_REPLICA_URL": database,
+           "DJANGO_SETTINGS_MODULE": "cadcam.settings", "BROWSE_CACHE_SECONDS": "300"}
+
+    answer = subprocess.run([sys.executable, "-c", CACHE_FILL_PROBE], cwd=settings.BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
+
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.split() == ["200", "True", "0"]
