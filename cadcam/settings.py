@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "cadcam.middleware.InternalEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "listings.middleware.AnonymousBrowseCacheMiddleware",
     "cadcam.middleware.BadBytesMiddleware",
     "cadcam.middleware.UploadFormRedirectMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

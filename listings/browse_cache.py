@@ -94,7 +94,7 @@ def store(cache_key: str, versions: Versions, value) -> None:
     put(cache_key, (versions, value))
 
 
-def lookup_page(cache_key: str, versions: Versions) -> bytes | None:
+def lookup_page(cache_key: str, versions: Versions):
     """The page stored under `cache_key` if it was rendered under these tokens: from this
     process's memory, else from Redis (another process may have rendered it)."""
     with _local_lock:
@@ -116,7 +116,7 @@ def _remember(cache_key: str, entry: tuple[Versions, bytes]) -> None:
             _local_pages.popitem(last=False)
 
 
-def store_page(cache_key: str, versions: Versions, content: bytes) -> None:
+def store_page(cache_key: str, versions: Versions, content) -> None:
     _remember(cache_key, (versions, content))
     store(cache_key, versions, content)
 

@@ -1,3 +1,5 @@
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
@@ -100,22 +102,66 @@ def _browse_form(request, reference) -> tuple[BrowseForm, object]:
     return form, filters
 
 
-def browse(request):
+# What each query string this process has seen means as filters (per reference version), so a
+# page served from the cache costs a dictionary lookup here rather than building the form.
+_canonical: OrderedDict[tuple, tuple] = OrderedDict()
+_canonical_lock = threading.Lock()
+CANONICAL_KEPT = 1024
+
+
+def _query_key(request, held) -> tuple:
+    return held and held[0], tuple((name, tuple(values)) for name, values in request.GET.lists())
+
+
+def _canonical_filters(request, held) -> tuple | None:
+    with _canonical_lock:
+        return _canonical.get(_query_key(request, held))
+
+
+def _remember_canonical(request, held, filters) -> None:
+    with _canonical_lock:
+        _canonical[_query_key(request, held)] = (filters.normalised(), filters.q)
+        while len(_canonical) > CANONICAL_KEPT:
+            _canonical.popitem(last=False)
+
+
+def _page_key(request, versions, held) -> str | None:
+    """The anonymous page's cache key, if this process knows what the query string means."""
+    canonical = _canonical_filters(request, held)
+    if canonical is None:
+        return None
     # htmx asks for the results only, except when it restores a page from history.
     fragment = bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
-    number = _page_token(request.GET.get("page"))
-    held = remembered_reference()
-    form, filters = _browse_form(request, held and held[1])
-    anonymous = browse_cache.enabled() and not request.user.is_authenticated and not len(get_messages(request))
-    page_key = browse_cache.key("page", fragment, filters.normalised(), filters.q, number) if anonymous else None
+    return browse_cache.key("page", fragment, *canonical, _page_token(request.GET.get("page")))
+
+
+def cached_anonymous_page(request) -> HttpResponse | None:
+    """The whole response for a visitor without a session, if this process has the page under
+    the current tokens (listings.middleware.AnonymousBrowseCacheMiddleware serves it)."""
     versions = browse_cache.current_versions_or_none()
+    held = remembered_reference()
+    if versions is None or held is None or held[0] != versions.reference:
+        return None
+    key = _page_key(request, versions, held)
+    stored = browse_cache.lookup_page(key, versions) if key else None
+    if stored is None:
+        return None
+    headers, content = stored
+    response = HttpResponse(content)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+def browse(request):
+    number = _page_token(request.GET.get("page"))
+    versions = browse_cache.current_versions_or_none()
+    held = remembered_reference()
     if versions is not None and (held is None or held[0] != versions.reference):  # categories changed
-        form, filters = _browse_form(request, browse_reference(versions.reference))
-        page_key = browse_cache.key("page", fragment, filters.normalised(), filters.q, number) if anonymous else None
-    if page_key and versions:
-        html = browse_cache.lookup_page(page_key, versions)
-        if html is not None:
-            return _vary(HttpResponse(html))
+        browse_reference(versions.reference)
+        held = remembered_reference()
+    form, filters = _browse_form(request, held and held[1])
+    _remember_canonical(request, held, filters)
     unsearchable = bool(filters.q) and not search_words(filters.q)
     if unsearchable:  # "the", "a", "!!!": nothing PostgreSQL indexes; show the best rated instead
         filters = replace(filters, q="", sort="rating" if filters.sort == "relevance" else filters.sort)
@@ -130,9 +176,11 @@ def browse(request):
         "query_string": urlencode([(name, value) for name in form.fields for value in form.data.getlist(name)])
         if form.is_bound else "",
     }
+    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
     response = _vary(render(request, "listings/_results.html" if fragment else "listings/browse.html", context))
-    if page_key and versions:
-        browse_cache.store_page(page_key, versions, response.content)
+    if versions is not None and not request.user.is_authenticated and not len(get_messages(request)):
+        # The middleware keeps it once the rest of the stack has added its headers.
+        response.browse_page = (_page_key(request, versions, held), versions)
     return response
 
 
