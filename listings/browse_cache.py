@@ -150,6 +150,21 @@ def get(cache_key: str):
         return None
 
 
+def get_many(cache_keys: list[str]) -> dict:
+    try:
+        return cache.get_many(cache_keys)
+    except Exception:
+        logger.exception("The browse cache did not answer.")
+        return {}
+
+
+def put_many(entries: dict) -> None:
+    try:
+        cache.set_many(entries, settings.BROWSE_CACHE_SECONDS)
+    except Exception:
+        logger.exception("The browse cache did not answer.")
+
+
 def put(cache_key: str, value) -> None:
     try:
         cache.set(cache_key, value, settings.BROWSE_CACHE_SECONDS)

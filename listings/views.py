@@ -1,6 +1,6 @@
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -9,13 +9,13 @@ from django.contrib.messages import get_messages
 from django.core.paginator import Page
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
 from cadcam.uploads import form_valid_with_uploads
 from listings import browse_cache
+from listings.cards import Card, cards_of
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
@@ -45,16 +45,6 @@ from payments.fees import freelancer_net_cents
 PAGE_SIZE = 24
 
 
-@dataclass(frozen=True)
-class Card:
-    """A browse result: its listing's id and title, and the card's HTML without the viewer's
-    favourite star (which is drawn on top, so that everyone can share the card)."""
-
-    pk: int
-    title: str
-    html: str
-
-
 def _results(request, filters, number, versions) -> Page:
     """One page of result cards, from the cache when this viewer sees what everyone sees.
     What goes into the cache is read from the primary database: a lagging replica could
@@ -68,10 +58,7 @@ def _results(request, filters, number, versions) -> Page:
         return Page([Card(*card) for card in cached["cards"]], cached["number"], paginator)
     page = listings_browse_page(viewer=request.user, filters=filters, number=number, per_page=PAGE_SIZE,
                                 replica=not shared)
-    page.object_list = [
-        Card(listing.pk, listing.title, render_to_string("listings/_card.html", {"listing": listing}))
-        for listing in page.object_list
-    ]
+    page.object_list = cards_of(page.object_list, versions)
     if key:
         browse_cache.store(key, versions, {"count": page.paginator.count, "number": page.number,
                                            "cards": [(card.pk, card.title, card.html) for card in page.object_list]})

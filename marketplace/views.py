@@ -10,6 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.shortcuts import render
 
 from accounts.selectors import public_profile_for
+from listings.cards import cards_of
 from listings.selectors import categories_active, favorite_ids_of, favorites_of, listings_of_owner, public_listings_of
 from orders.models import Order
 from orders.selectors import orders_received_by, orders_sent_by
@@ -42,6 +43,7 @@ def dashboard(request):
     sent = _page(request, orders_sent_by(request.user, status=status), DASHBOARD_ORDERS_PER_PAGE, "sent_page")
     received = _page(request, orders_received_by(request.user, status=status), DASHBOARD_ORDERS_PER_PAGE,
                      "received_page")
+    favorites = _page(request, favorites_of(request.user), DASHBOARD_FAVORITES_PER_PAGE, "saved_page")
     context = {
         "order_lists": [
             ("Orders I sent", sent, "Designer", "orders-sent", "sent_page"),
@@ -50,7 +52,8 @@ def dashboard(request):
         "order_states": Order.Status.choices,
         "status_filter": status,
         "my_listings": _page(request, listings_of_owner(request.user), DASHBOARD_LISTINGS_PER_PAGE, "listings_page"),
-        "favorites": _page(request, favorites_of(request.user), DASHBOARD_FAVORITES_PER_PAGE, "saved_page"),
+        "favorites": favorites,
+        "favorite_cards": cards_of(favorites),
     }
     return render(request, "marketplace/dashboard.html", context)
 
@@ -65,6 +68,7 @@ def public_profile(request, username: str):
         "profile": profile,
         "seller": profile.user,
         "listings": listings,
+        "listing_cards": cards_of(listings),
         "favorite_ids": favorite_ids_of(request.user, listings),
         "ratings": ratings_of(profile.user),
         "reviews_received": _page(request, reviews_received_query(profile.user), PROFILE_REVIEWS_PER_PAGE,

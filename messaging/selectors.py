@@ -14,7 +14,8 @@ Who may read a conversation (everyone else gets 404, signed in or not):
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from cadcam.staff import acting_as_staff
@@ -148,16 +149,20 @@ def read_receipt(conversation: Conversation, *, user) -> str:
     return "Seen" if seen_by_others(conversation, user=user) >= newest["pk"] else "Sent"
 
 
-def _unread_messages(user) -> QuerySet[Message]:
-    seat = _seats_of(user).filter(conversation=OuterRef("conversation"), last_read_id__lt=OuterRef("pk"))
-    return Message.objects.filter(Exists(seat)).exclude(sender=user)
-
-
 def unread_total(user) -> int:
-    """Messages others sent in this user's conversations that the user has not read (one query)."""
+    """Messages others sent in this user's conversations that the user has not read (one query).
+
+    Counted from the user's seats, each reading its thread's index past the seat's last read
+    message: the cost follows what the user has unread, not the size of the messages table
+    (every signed-in page shows this number)."""
     if not user.is_authenticated:
         return 0
-    return _unread_messages(user).count()
+    unread = (
+        Message.objects.filter(conversation=OuterRef("conversation"), pk__gt=OuterRef("last_read_id"))
+        .exclude(sender=user).order_by().values("conversation").annotate(count=Count("pk")).values("count")
+    )
+    counts = _seats_of(user).annotate(unread=Coalesce(Subquery(unread), 0)).aggregate(total=Sum("unread"))
+    return counts["total"] or 0
 
 
 def inbox_of(user, *, query: str = "") -> QuerySet[Conversation]:
