@@ -12,8 +12,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
-# connections over them. With one shared socket, whichever worker woke first accepted a burst
-# of keep-alive connections and kept them: measured, two workers served 0.95x what one did.
+# connections over them. With one shared socket, whichever worker wakes first may accept a
+# burst of keep-alive connections and keep them (issue 17 saw two workers serve 0.95x what one
+# did). A worker that exits drops the connections queued on its own socket: see docs/deploy.md.
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() not in {"0", "false", "no"}
 # A worker is replaced after this many requests (a guard against slow leaks). Booting Django
 # takes about a second, during which the worker's connections wait: at 2,000 a busy worker
