@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,8 @@ import psutil
 import requests
 from django.conf import settings
 from django.core.management.base import CommandError
+
+from listings.management.commands.benchmark_search import percentile
 
 HOST = "127.0.0.1"
 
@@ -80,3 +83,41 @@ def worker_processes(master: subprocess.Popen, count: int = 1, seconds: float = 
             raise CommandError("gunicorn started no worker.")
         time.sleep(0.1)
     return psutil.Process(master.pid).children()
+
+
+def load_from_threads(urls: list[str], *, seconds: float, clients: int, max_requests: int | None = None) -> dict:
+    """`clients` threads, each on a keep-alive session, asking for `urls` in turn (each thread
+    from its own place in the list) for `seconds`, or until `max_requests` answers: requests,
+    seconds, answers that were not 200 ("bad") and p50/p95/p99 in ms."""
+    timings: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        session = requests.Session()
+        session.headers["X-Forwarded-Proto"] = "https"
+        index = offset
+        while time.monotonic() < deadline:
+            with lock:
+                if max_requests is not None and len(timings) >= max_requests:
+                    return
+            started = time.perf_counter()
+            response = session.get(urls[index % len(urls)], timeout=30)
+            took = (time.perf_counter() - started) * 1000
+            index += 1
+            with lock:
+                timings.append(took)
+                bad[0] += response.status_code != 200
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    took = time.monotonic() - started
+    timings.sort()
+    figures = {key: percentile(timings, percent) if timings else 0.0
+               for key, percent in (("p50", 50), ("p95", 95), ("p99", 99))}
+    return {"requests": len(timings), "seconds": took, "bad": bad[0], **figures}

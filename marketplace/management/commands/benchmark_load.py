@@ -21,16 +21,13 @@ import json
 import shutil
 import subprocess
 import tempfile
-import threading
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import requests
 from django.core.management.base import BaseCommand, CommandError
 
 from listings.models import Listing
-from marketplace.benchmarking import gunicorn, load_average
+from marketplace.benchmarking import gunicorn, load_average, load_from_threads
 
 SCENARIOS = {
     "/healthz": ["/healthz"],
@@ -85,38 +82,7 @@ def run_wrk(base: str, paths: list[str], *, seconds: float, connections: int, th
 
 def run_threads(base: str, paths: list[str], *, seconds: float, connections: int, threads: int) -> dict:
     """The same figures from Python threads, one keep-alive session each (no wrk here)."""
-    timings: list[float] = []
-    bad = [0]
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def client(offset: int) -> None:
-        session = requests.Session()
-        session.headers["X-Forwarded-Proto"] = "https"
-        index = offset
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            response = session.get(base + paths[index % len(paths)], timeout=30)
-            took = (time.perf_counter() - started) * 1000
-            index += 1
-            with lock:
-                timings.append(took)
-                bad[0] += response.status_code != 200
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    took = time.monotonic() - started
-    timings.sort()
-
-    def percentile(percent: float) -> float:
-        return timings[max(0, min(len(timings) - 1, round(percent / 100 * len(timings)) - 1))] if timings else 0
-
-    return {"requests": len(timings), "seconds": took, "bad": bad[0],
-            "p50": percentile(50), "p95": percentile(95), "p99": percentile(99)}
+    return load_from_threads([base + path for path in paths], seconds=seconds, clients=connections)
 
 
 class Command(BaseCommand):

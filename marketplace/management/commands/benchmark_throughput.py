@@ -15,16 +15,12 @@ so the figures are a comparison between set-ups on one machine, not a capacity.
 
 from __future__ import annotations
 
-import threading
-import time
 from contextlib import ExitStack
-from itertools import cycle
 
-import requests
 from django.core.management.base import BaseCommand, CommandError
 
 from listings.models import Listing
-from marketplace.benchmarking import gunicorn, load_average
+from marketplace.benchmarking import gunicorn, load_average, load_from_threads
 
 PAGES = {
     "/healthz": "/healthz",
@@ -35,34 +31,11 @@ PAGES = {
 
 def hammer(bases: list[str], path: str, *, clients: int, seconds: float, max_requests: int) -> tuple[int, float]:
     """(answers, seconds taken) for `clients` threads asking `path` of the instances in turn."""
-    done, failures = [0], []
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def client(offset: int) -> None:
-        session = requests.Session()
-        session.headers["X-Forwarded-Proto"] = "https"
-        instances = cycle(bases[offset % len(bases):] + bases[:offset % len(bases)])
-        while time.monotonic() < deadline:
-            with lock:
-                if done[0] >= max_requests:
-                    return
-            response = session.get(next(instances) + path, timeout=30)
-            if response.status_code != 200:
-                failures.append(response.status_code)
-                return
-            with lock:
-                done[0] += 1
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise CommandError(f"{path} answered {failures[0]}.")
-    return done[0], time.monotonic() - started
+    result = load_from_threads([base + path for base in bases], seconds=seconds, clients=clients,
+                               max_requests=max_requests)
+    if result["bad"]:
+        raise CommandError(f"{path}: {result['bad']} answers were not 200.")
+    return result["requests"], result["seconds"]
 
 
 class Command(BaseCommand):
