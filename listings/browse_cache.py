@@ -79,9 +79,30 @@ def current_versions_or_none() -> Versions | None:
 
 # The last pages each process served, checked against the tokens on every request: a hit costs
 # one small round trip to Redis instead of carrying the page (40 KB) over it.
-LOCAL_PAGES = 128
-_local_pages: OrderedDict[str, tuple[Versions, bytes]] = OrderedDict()
-_local_lock = threading.Lock()
+class Recent:
+    """A bounded memory of this process, shared by its threads: the `size` entries used last."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_local_pages = Recent(128)
 
 
 def lookup(cache_key: str, versions: Versions):
@@ -97,27 +118,16 @@ def store(cache_key: str, versions: Versions, value) -> None:
 def lookup_page(cache_key: str, versions: Versions):
     """The page stored under `cache_key` if it was rendered under these tokens: from this
     process's memory, else from Redis (another process may have rendered it)."""
-    with _local_lock:
-        entry = _local_pages.get(cache_key)
-        if entry is not None:
-            _local_pages.move_to_end(cache_key)
+    entry = _local_pages.get(cache_key)
     if entry is None or entry[0] != versions:
         entry = get(cache_key)
         if entry is not None:
-            _remember(cache_key, entry)
+            _local_pages.put(cache_key, entry)
     return entry[1] if entry is not None and entry[0] == versions else None
 
 
-def _remember(cache_key: str, entry: tuple[Versions, bytes]) -> None:
-    with _local_lock:
-        _local_pages[cache_key] = entry
-        _local_pages.move_to_end(cache_key)
-        while len(_local_pages) > LOCAL_PAGES:
-            _local_pages.popitem(last=False)
-
-
 def store_page(cache_key: str, versions: Versions, content) -> None:
-    _remember(cache_key, (versions, content))
+    _local_pages.put(cache_key, (versions, content))
     store(cache_key, versions, content)
 
 

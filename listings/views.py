@@ -1,5 +1,3 @@
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -91,35 +89,24 @@ def _browse_form(request, reference) -> tuple[BrowseForm, object]:
 
 # What each query string this process has seen means as filters (per reference version), so a
 # page served from the cache costs a dictionary lookup here rather than building the form.
-_canonical: OrderedDict[tuple, tuple] = OrderedDict()
-_canonical_lock = threading.Lock()
-CANONICAL_KEPT = 1024
+_canonical = browse_cache.Recent(1024)
 
 
 def _query_key(request, held) -> tuple:
     return held and held[0], tuple((name, tuple(values)) for name, values in request.GET.lists())
 
 
-def _canonical_filters(request, held) -> tuple | None:
-    with _canonical_lock:
-        return _canonical.get(_query_key(request, held))
-
-
-def _remember_canonical(request, held, filters) -> None:
-    with _canonical_lock:
-        _canonical[_query_key(request, held)] = (filters.normalised(), filters.q)
-        while len(_canonical) > CANONICAL_KEPT:
-            _canonical.popitem(last=False)
+def _is_fragment(request) -> bool:
+    """htmx asks for the results only, except when it restores a page from history."""
+    return bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
 
 
 def _page_key(request, versions, held) -> str | None:
     """The anonymous page's cache key, if this process knows what the query string means."""
-    canonical = _canonical_filters(request, held)
+    canonical = _canonical.get(_query_key(request, held))
     if canonical is None:
         return None
-    # htmx asks for the results only, except when it restores a page from history.
-    fragment = bool(request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"))
-    return browse_cache.key("page", fragment, *canonical, _page_token(request.GET.get("page")))
+    return browse_cache.key("page", _is_fragment(request), *canonical, _page_token(request.GET.get("page")))
 
 
 def cached_anonymous_page(request) -> HttpResponse | None:
@@ -148,7 +135,7 @@ def browse(request):
         browse_reference(versions.reference)
         held = remembered_reference()
     form, filters = _browse_form(request, held and held[1])
-    _remember_canonical(request, held, filters)
+    _canonical.put(_query_key(request, held), (filters.normalised(), filters.q))
     unsearchable = bool(filters.q) and not search_words(filters.q)
     if unsearchable:  # "the", "a", "!!!": nothing PostgreSQL indexes; show the best rated instead
         filters = replace(filters, q="", sort="rating" if filters.sort == "relevance" else filters.sort)
@@ -163,8 +150,8 @@ def browse(request):
         "query_string": urlencode([(name, value) for name in form.fields for value in form.data.getlist(name)])
         if form.is_bound else "",
     }
-    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
-    response = _vary(render(request, "listings/_results.html" if fragment else "listings/browse.html", context))
+    template = "listings/_results.html" if _is_fragment(request) else "listings/browse.html"
+    response = _vary(render(request, template, context))
     if versions is not None and not request.user.is_authenticated and not len(get_messages(request)):
         # The middleware keeps it once the rest of the stack has added its headers.
         response.browse_page = (_page_key(request, versions, held), versions)
