@@ -23,17 +23,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from accounts.models import Profile, User
+from cadcam.cache import bump_tokens, token_from
 from listings.models import CadSoftware, Category, Listing, ListingImage
 
 logger = logging.getLogger(__name__)
@@ -53,13 +52,8 @@ def enabled() -> bool:
 
 
 def _versions_from(found: dict) -> Versions:
-    """The tokens out of a get_many that asked for them; a token missing (first start, evicted)
-    is made anew."""
-    for key in (RESULTS_VERSION, REFERENCE_VERSION):
-        if key not in found:
-            cache.add(key, uuid.uuid4().hex, None)
-            found[key] = cache.get(key)
-    return Versions(results=found[RESULTS_VERSION], reference=found[REFERENCE_VERSION])
+    """The tokens out of a get_many that asked for them."""
+    return Versions(results=token_from(found, RESULTS_VERSION), reference=token_from(found, REFERENCE_VERSION))
 
 
 def current_versions() -> Versions:
@@ -131,19 +125,9 @@ def store_page(cache_key: str, versions: Versions, content) -> None:
     store(cache_key, versions, content)
 
 
-def _bump(key: str) -> None:
-    cache.set(key, uuid.uuid4().hex, None)
-
-
 def bump(*, reference: bool = False) -> None:
     """A listing (or what its card shows) changed; `reference`: a category or CAD program did."""
-    keys = [RESULTS_VERSION, REFERENCE_VERSION] if reference else [RESULTS_VERSION]
-    for key in keys:
-        try:
-            _bump(key)
-        except Exception:  # the change itself must not fail for the cache; entries expire anyway
-            logger.exception("Could not invalidate the browse cache (%s).", key)
-        transaction.on_commit(lambda key=key: _bump(key), robust=True)
+    bump_tokens(*([RESULTS_VERSION, REFERENCE_VERSION] if reference else [RESULTS_VERSION]))
 
 
 def key(kind: str, *parts) -> str:
@@ -158,21 +142,6 @@ def get(cache_key: str):
     except Exception:
         logger.exception("The browse cache did not answer.")
         return None
-
-
-def get_many(cache_keys: list[str]) -> dict:
-    try:
-        return cache.get_many(cache_keys)
-    except Exception:
-        logger.exception("The browse cache did not answer.")
-        return {}
-
-
-def put_many(entries: dict) -> None:
-    try:
-        cache.set_many(entries, settings.BROWSE_CACHE_SECONDS)
-    except Exception:
-        logger.exception("The browse cache did not answer.")
 
 
 def put(cache_key: str, value) -> None:
