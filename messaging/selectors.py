@@ -10,7 +10,7 @@ Who may read a conversation (everyone else gets 404, signed in or not):
 | dispute  | yes          | read and reply            |
 
 `conversation_for(user, pk)` and `attachment_for(user, conversation_pk, pk)` apply them;
-`unread_total(user)` is the navigation badge (one query)."""
+`unread_total(user)` is the navigation badge (one query, kept in the cache)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from cadcam.cache import remembered
 from cadcam.staff import acting_as_staff
+from messaging import badge
 from messaging.models import (
     Attachment,
     Block,
@@ -149,20 +151,31 @@ def read_receipt(conversation: Conversation, *, user) -> str:
     return "Seen" if seen_by_others(conversation, user=user) >= newest["pk"] else "Sent"
 
 
-def unread_total(user) -> int:
-    """Messages others sent in this user's conversations that the user has not read (one query).
+UNREAD_SECONDS = 24 * 3600
 
+
+def unread_total(user) -> int:
+    """Messages others sent in this user's conversations that the user has not read: the
+    navigation badge of every signed-in page.
+
+    Kept in the cache under the user's token (cadcam/cache.py), which moves whenever a message
+    arrives in one of their threads, a seat of theirs is taken or left, or they read
+    (messaging/badge.py); a staff member's count is kept apart for when they act as staff.
     Counted from the user's seats, each reading its thread's index past the seat's last read
-    message: the cost follows what the user has unread, not the size of the messages table
-    (every signed-in page shows this number)."""
+    message: the cost follows what the user has unread, not the size of the messages table."""
     if not user.is_authenticated:
         return 0
-    unread = (
-        Message.objects.filter(conversation=OuterRef("conversation"), pk__gt=OuterRef("last_read_id"))
-        .exclude(sender=user).order_by().values("conversation").annotate(count=Count("pk")).values("count")
-    )
-    counts = _seats_of(user).annotate(unread=Coalesce(Subquery(unread), 0)).aggregate(total=Sum("unread"))
-    return counts["total"] or 0
+    acting = acting_as_staff(user)
+
+    def count() -> int:
+        unread = (
+            Message.objects.filter(conversation=OuterRef("conversation"), pk__gt=OuterRef("last_read_id"))
+            .exclude(sender=user).order_by().values("conversation").annotate(count=Count("pk")).values("count")
+        )
+        counts = _seats_of(user).annotate(unread=Coalesce(Subquery(unread), 0)).aggregate(total=Sum("unread"))
+        return counts["total"] or 0
+
+    return remembered(f"messaging:unread:{user.pk}:{int(acting)}", badge.token_key(user.pk), count, UNREAD_SECONDS)
 
 
 def inbox_of(user, *, query: str = "") -> QuerySet[Conversation]:

@@ -38,6 +38,7 @@ from cadcam.files import check_case_file, safe_filename
 from cadcam.staff import acting_as_staff
 from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
+from messaging import badge
 from messaging.models import (
     BODY_MAX_CHARS,
     Attachment,
@@ -132,6 +133,7 @@ def conversation_for_order(*, order: Order) -> Conversation:
             [Participant(conversation=conversation, user=order.employer),
              Participant(conversation=conversation, user=order.freelancer)]
         )
+        badge.changed_for([order.employer_id, order.freelancer_id])
     return conversation
 
 
@@ -149,6 +151,7 @@ def conversation_for_dispute(*, order: Order, dispute_id: int, subject: str = ""
             [Participant(conversation=conversation, user=order.employer),
              Participant(conversation=conversation, user=order.freelancer)]
         )
+        badge.changed_for([order.employer_id, order.freelancer_id])
     return conversation
 
 
@@ -232,9 +235,12 @@ def message_send(*, conversation: Conversation, sender: User, body: str, files: 
 
 
 def _read_up_to(seat: Participant, message_id: int) -> int:
-    return Participant.objects.filter(pk=seat.pk, last_read_id__lt=message_id).update(
+    moved = Participant.objects.filter(pk=seat.pk, last_read_id__lt=message_id).update(
         last_read_id=message_id, read_at=timezone.now()
     )
+    if moved:
+        badge.changed_for([seat.user_id])
+    return moved
 
 
 def conversation_mark_read(*, conversation: Conversation, user: User) -> bool:
@@ -245,11 +251,12 @@ def conversation_mark_read(*, conversation: Conversation, user: User) -> bool:
     newest = conversation.messages.order_by("-pk").values_list("pk", flat=True).first()
     if newest is None:
         return False
-    return bool(
-        Participant.objects.filter(conversation=conversation, user=user, last_read_id__lt=newest).update(
-            last_read_id=newest, read_at=timezone.now()
-        )
+    moved = Participant.objects.filter(conversation=conversation, user=user, last_read_id__lt=newest).update(
+        last_read_id=newest, read_at=timezone.now()
     )
+    if moved:
+        badge.changed_for([user.pk])
+    return bool(moved)
 
 
 # --- support ------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """Unread counts (per conversation, in total, in the navigation), read receipts, the inbox."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.services import profile_update
 from accounts.tests.helpers import make_user
+from messaging import badge
+from messaging.models import Participant
 from messaging.selectors import inbox_of, read_receipt, unread_total
 from messaging.services import conversation_for_order, conversation_mark_read, message_send
 from messaging.tests.helpers import make_direct, reply
@@ -51,16 +54,62 @@ def test_opening_a_conversation_marks_it_read_and_the_navigation_shows_the_count
     assert unread_total(bob) == 0
 
 
-def test_the_navigation_badge_costs_one_query(client):
-    _, _, bob = make_direct()
-    client.force_login(bob)
-    client.get(reverse("home"))  # warm the session and site caches
-
+def badge_queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
         client.get(reverse("home"))
+    return len([query["sql"] for query in queries if "messaging_message" in query["sql"]])
 
-    counting = [query["sql"] for query in queries if "messaging_message" in query["sql"]]
-    assert len(counting) == 1
+
+def test_the_navigation_badge_costs_one_query_and_then_none_until_something_changes(client):
+    conversation, alice, bob = make_direct()
+    client.force_login(bob)
+
+    assert badge_queries(client) == 1
+    assert badge_queries(client) == 0  # kept in the cache under bob's token
+    reply(conversation, alice, "Did you get the scans?")
+    assert badge_queries(client) == 1
+    assert 'data-testid="nav-unread">2<' in client.get(reverse("home")).content.decode()
+
+
+def test_what_moves_a_badge_and_whose(django_capture_on_commit_callbacks):
+    conversation, alice, bob = make_direct()
+    carol = make_user()
+    elsewhere, _, _ = make_direct(make_user(), carol)
+    for person in (alice, bob, carol):
+        unread_total(person)
+    tokens = lambda: {person: cache.get(badge.token_key(person.pk)) for person in (alice, bob, carol)}  # noqa: E731
+    before = tokens()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answer = reply(conversation, alice, "Are the scans coming?")
+    moved = tokens()
+
+    assert moved[alice] != before[alice] and moved[bob] != before[bob]  # both seats in the thread
+    assert moved[carol] == before[carol]
+    assert unread_total(bob) == 2
+    for callback in callbacks:  # and once more after the commit
+        callback()
+    assert tokens()[bob] != moved[bob]
+
+    conversation_mark_read(conversation=conversation, user=bob)
+    assert unread_total(bob) == 0
+    reply(conversation, alice, "Hello?")
+    answer.delete()
+    assert unread_total(bob) == 1
+    Participant.objects.get(conversation=elsewhere, user=carol).delete()
+    assert unread_total(carol) == 0
+
+
+def test_without_an_answering_cache_the_badge_is_counted_every_time(client, monkeypatch):
+    conversation, alice, bob = make_direct()
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "get_many", broken)
+    assert unread_total(bob) == 1
+    reply(conversation, alice, "Still there?")
+    assert unread_total(bob) == 2
 
 
 def test_read_receipt_says_sent_then_seen():
@@ -122,10 +171,12 @@ def test_the_inbox_query_count_does_not_grow_with_conversations(client):
     make_direct(me)
     client.force_login(me)
     client.get(reverse("messaging:inbox"))
+    cache.clear()  # both counts from a cold cache (the navigation badge is kept there)
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("messaging:inbox"))
     for _ in range(4):
         make_direct(make_user(), me)
+    cache.clear()
     with CaptureQueriesContext(connection) as five:
         client.get(reverse("messaging:inbox"))
 
