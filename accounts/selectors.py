@@ -59,3 +59,11 @@ def public_profile_for(username: str) -> Profile:
         )
     except Profile.DoesNotExist:
         raise Http404 from None
+
+
+def name_fields(path: str) -> list[str]:
+    """What `User.display_name` reads, for `.only()` on a query that joins the user at `path`
+    (e.g. "author") with `select_related(f"{path}__profile")`: lists show names without loading
+    every column of the account and profile."""
+    return [f"{path}__{field}" for field in ("username", "first_name", "last_name", "deleted_at")] + [
+        f"{path}__profile__user", f"{path}__profile__display_name"]

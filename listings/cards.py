@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
+from cadcam.cache import kept_many
 from listings import browse_cache
+from listings.selectors import listings_for_cards
 
 
 @dataclass(frozen=True)
@@ -24,22 +27,18 @@ def render_card(listing) -> str:
     return render_to_string("listings/_card.html", {"listing": listing})
 
 
-def cards_of(listings, versions: browse_cache.Versions | None = None) -> list[Card]:
-    """Cards for these listings (with owner, profile, category and images loaded), in order:
-    from the cache where it holds them under the current tokens, rendered (and kept) otherwise."""
-    listings = list(listings)
+def cards_for(ids, versions: browse_cache.Versions | None = None) -> list[Card]:
+    """The cards of the listings with these ids, in order: from the cache where it holds them
+    under the current tokens; the others read from the primary database (what is kept must not
+    be older than the tokens it is filed under), rendered and kept."""
+    ids = list(ids)
     if versions is None:
         versions = browse_cache.current_versions_or_none()
-    keys = {listing.pk: browse_cache.key("card", listing.pk) for listing in listings}
-    found = browse_cache.get_many(list(keys.values())) if versions is not None else {}
-    cards, rendered = [], {}
-    for listing in listings:
-        entry = found.get(keys[listing.pk])
-        html = entry[1] if entry is not None and entry[0] == versions else None
-        if html is None:
-            html = render_card(listing)
-            rendered[keys[listing.pk]] = (versions, html)
-        cards.append(Card(listing.pk, listing.title, html))
-    if rendered and versions is not None:
-        browse_cache.put_many(rendered)
-    return cards
+    cards = kept_many(
+        {pk: browse_cache.key("listing-card", pk) for pk in ids},
+        versions,
+        lambda missing: {listing.pk: Card(listing.pk, listing.title, render_card(listing))
+                         for listing in listings_for_cards(missing)},
+        settings.BROWSE_CACHE_SECONDS,
+    )
+    return [cards[pk] for pk in ids if pk in cards]

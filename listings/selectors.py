@@ -126,23 +126,39 @@ def listing_pending_edit(listing: Listing) -> Listing | None:
 
 
 def listings_of_owner(owner) -> QuerySet[Listing]:
+    """The owner's listings, last changed first, with what the dashboard's table shows of them
+    and of an edit waiting for review."""
     return (
         Listing.objects.filter(owner=owner, edit_of__isnull=True)
         .select_related("category", "pending_edit")
-        .prefetch_related(_images_prefetch())
+        .only("title", "slug", "status", "price_cents", "is_private", "rejection_reason", "updated_at",
+              "category__name", "pending_edit__edit_of", "pending_edit__status", "pending_edit__rejection_reason")
         .order_by("-updated_at")
     )
 
 
-def public_listings_of(owner, viewer) -> QuerySet[Listing]:
-    return _with_card_data(listings_live_for(viewer).filter(owner=owner)).order_by("-published_at")
+def public_listing_ids_of(owner, viewer) -> QuerySet:
+    """The ids of the owner's listings this viewer may see, newest first (their cards come from
+    listings.cards.cards_for)."""
+    return listings_live_for(viewer).filter(owner=owner).order_by("-published_at").values_list("pk", flat=True)
 
 
-def favorites_of(user) -> QuerySet[Listing]:
-    """Saved listings the user can still see."""
-    return _with_card_data(
-        listings_live_for(user).filter(favorited_by__user=user).order_by("-favorited_by__created_at")
-    )
+def favorite_ids_in_order(user) -> QuerySet:
+    """The ids of the saved listings the user can still see, last saved first."""
+    return (listings_live_for(user).filter(favorited_by__user=user).order_by("-favorited_by__created_at")
+            .values_list("pk", flat=True))
+
+
+# What a card (templates/listings/_card.html) reads of a listing, its category and its seller.
+CARD_FIELDS = ("title", "slug", "is_private", "price_cents", "is_per_unit", "unit_name", "turnaround_days",
+               "rating_count", "rating_avg", "category__name", "owner__username", "owner__first_name",
+               "owner__last_name", "owner__profile__user", "owner__profile__display_name",
+               "owner__profile__account_type", "owner__profile__company_name", "owner__profile__verified_at")
+
+
+def listings_for_cards(ids) -> list[Listing]:
+    """These listings with what their cards show (and no more), read from the primary database."""
+    return list(_with_card_data(Listing.objects.using("default").filter(pk__in=ids)).only(*CARD_FIELDS))
 
 
 def favorite_ids_of(user, listings) -> set[int]:
@@ -358,11 +374,10 @@ class CappedPaginator(Paginator):
         return -(-(cls.cap + 1) // per_page)
 
 
-def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: int, replica: bool = True) -> Page:
-    """One page of browse results, with what the cards show.
-
-    The page's ids come first from a narrow query (no descriptions, no joins for the cards),
-    then the cards for just those ids."""
+def listings_browse_ids_page(*, viewer, filters: BrowseFilters, number, per_page: int,
+                             replica: bool = True) -> Page:
+    """One page of browse results as listing ids, from a narrow query (no descriptions, no
+    joins for the cards): the cards come from listings.cards.cards_for."""
     # the replica, if there is one and the caller allows it: a listing may show up a moment late
     database = read_replica() if replica else "default"
     if filters.sort == "relevance" and search_query(filters.q) is not None:
@@ -375,7 +390,16 @@ def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: in
         found = listings_browse(viewer=viewer, filters=filters, many_matches=True).using(database)
         paginator.object_list = found.values_list("pk", flat=True)
     page = paginator.get_page(number)
-    ids = list(page.object_list)
+    page.object_list = list(page.object_list)
+    return page
+
+
+def listings_browse_page(*, viewer, filters: BrowseFilters, number, per_page: int, replica: bool = True) -> Page:
+    """`listings_browse_ids_page` with the listings themselves and what their cards show."""
+    page = listings_browse_ids_page(viewer=viewer, filters=filters, number=number, per_page=per_page,
+                                    replica=replica)
+    database = read_replica() if replica else "default"
+    ids = page.object_list
     cards = {listing.pk: listing for listing in _with_card_data(Listing.objects.using(database).filter(pk__in=ids))}
     page.object_list = [cards[pk] for pk in ids if pk in cards]
     return page

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cadcam.errors import ApplicationError
 from cadcam.uploads import form_valid_with_uploads
 from listings import browse_cache
-from listings.cards import Card, cards_of
+from listings.cards import Card, cards_for
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
@@ -24,7 +24,7 @@ from listings.selectors import (
     listing_owned_by,
     listing_pending_edit,
     listing_visible_to,
-    listings_browse_page,
+    listings_browse_ids_page,
     remembered_reference,
     search_words,
     sees_only_public,
@@ -54,9 +54,9 @@ def _results(request, filters, number, versions) -> Page:
         paginator = CappedPaginator((), PAGE_SIZE)
         paginator.count = cached["count"]
         return Page([Card(*card) for card in cached["cards"]], cached["number"], paginator)
-    page = listings_browse_page(viewer=request.user, filters=filters, number=number, per_page=PAGE_SIZE,
-                                replica=not shared)
-    page.object_list = cards_of(page.object_list, versions)
+    page = listings_browse_ids_page(viewer=request.user, filters=filters, number=number, per_page=PAGE_SIZE,
+                                    replica=not shared)
+    page.object_list = cards_for(page.object_list, versions)
     if key:
         browse_cache.store(key, versions, {"count": page.paginator.count, "number": page.number,
                                            "cards": [(card.pk, card.title, card.html) for card in page.object_list]})

@@ -10,11 +10,12 @@ from django.core.paginator import Page, Paginator
 from django.shortcuts import render
 
 from accounts.selectors import public_profile_for
-from listings.cards import cards_of
-from listings.selectors import categories_active, favorite_ids_of, favorites_of, listings_of_owner, public_listings_of
+from listings.cards import cards_for
+from listings.selectors import categories_active, favorite_ids_in_order, listings_of_owner, public_listing_ids_of
 from orders.models import Order
 from orders.selectors import orders_received_by, orders_sent_by
-from reviews.selectors import ratings_of, reviews_received_query
+from reviews.selectors import ratings_of, reviews_received_query, reviews_to_show
+from reviews.shown import received_html
 
 PROFILE_LISTINGS_PER_PAGE = 12
 PROFILE_REVIEWS_PER_PAGE = 10
@@ -43,7 +44,7 @@ def dashboard(request):
     sent = _page(request, orders_sent_by(request.user, status=status), DASHBOARD_ORDERS_PER_PAGE, "sent_page")
     received = _page(request, orders_received_by(request.user, status=status), DASHBOARD_ORDERS_PER_PAGE,
                      "received_page")
-    favorites = _page(request, favorites_of(request.user), DASHBOARD_FAVORITES_PER_PAGE, "saved_page")
+    favorites = _page(request, favorite_ids_in_order(request.user), DASHBOARD_FAVORITES_PER_PAGE, "saved_page")
     context = {
         "order_lists": [
             ("Orders I sent", sent, "Designer", "orders-sent", "sent_page"),
@@ -53,7 +54,7 @@ def dashboard(request):
         "status_filter": status,
         "my_listings": _page(request, listings_of_owner(request.user), DASHBOARD_LISTINGS_PER_PAGE, "listings_page"),
         "favorites": favorites,
-        "favorite_cards": cards_of(favorites),
+        "favorite_cards": cards_for(favorites),
     }
     return render(request, "marketplace/dashboard.html", context)
 
@@ -62,16 +63,17 @@ def public_profile(request, username: str):
     """A user's public page: who they are, their ratings and reviews, their live services;
     reviews (`?reviews_page=`) and services (`?listings_page=`) are paged separately."""
     profile = public_profile_for(username)
-    listings = _page(request, public_listings_of(profile.user, request.user), PROFILE_LISTINGS_PER_PAGE,
+    listings = _page(request, public_listing_ids_of(profile.user, request.user), PROFILE_LISTINGS_PER_PAGE,
                      "listings_page")
+    reviews = _page(request, reviews_received_query(profile.user).values_list("pk", flat=True),
+                    PROFILE_REVIEWS_PER_PAGE, "reviews_page")
     context = {
         "profile": profile,
         "seller": profile.user,
         "listings": listings,
-        "listing_cards": cards_of(listings),
-        "favorite_ids": favorite_ids_of(request.user, listings),
+        "listing_cards": cards_for(listings),
         "ratings": ratings_of(profile.user),
-        "reviews_received": _page(request, reviews_received_query(profile.user), PROFILE_REVIEWS_PER_PAGE,
-                                  "reviews_page"),
+        "reviews_received": reviews,
+        "review_html": received_html(profile, reviews, reviews_to_show),
     }
     return render(request, "marketplace/public_profile.html", context)

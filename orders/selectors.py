@@ -1,6 +1,7 @@
 from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
+from accounts.selectors import name_fields
 from cadcam.staff import acting_as_staff
 from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderEvent, OrderFile
 from payments.models import LedgerEntry
@@ -43,15 +44,21 @@ def _my_turn_first(orders: QuerySet[Order], my_turn: list[str]) -> QuerySet[Orde
     ).order_by("my_turn", "-created_at")
 
 
+# What a row of the dashboard's order lists shows.
+_ROW_FIELDS = ("title", "status", "total_cents", "currency", "created_at")
+
+
 def orders_sent_by(user, *, status: str | None = None) -> QuerySet[Order]:
-    orders = Order.objects.filter(employer=user).select_related("freelancer__profile")
+    orders = (Order.objects.filter(employer=user).select_related("freelancer__profile")
+              .only(*_ROW_FIELDS, *name_fields("freelancer")))
     if status:
         orders = orders.filter(status=status)
     return _my_turn_first(orders, _EMPLOYER_TURN)
 
 
 def orders_received_by(user, *, status: str | None = None) -> QuerySet[Order]:
-    orders = Order.objects.filter(freelancer=user).exclude(status=S.PENDING_PAYMENT).select_related("employer__profile")
+    orders = (Order.objects.filter(freelancer=user).exclude(status=S.PENDING_PAYMENT)
+              .select_related("employer__profile").only(*_ROW_FIELDS, *name_fields("employer")))
     if status:
         orders = orders.filter(status=status)
     return _my_turn_first(orders, _FREELANCER_TURN)

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.selectors import name_fields
 from orders.models import Order
 from reviews.models import Review, Role, UserRating
 from reviews.services import review_window_closes_at, role_reviewed_by
@@ -29,13 +30,21 @@ def reviews_of_listing(listing, *, limit: int = PUBLIC_LIST_LIMIT) -> list[Revie
 def reviews_received_query(user) -> QuerySet[Review]:
     """What others said about this person, as designer and as client, newest first (all of
     it: the public profile pages through it)."""
-    return reviews_public().filter(subject=user).select_related("author__profile", "order__listing").order_by(
-        "-visible_at", "-pk")
+    return reviews_public().filter(subject=user).order_by("-visible_at", "-pk")
+
+
+def reviews_to_show(ids) -> list[Review]:
+    """These reviews with what a profile shows of them and of their author and order."""
+    return list(
+        Review.objects.filter(pk__in=ids).select_related("author__profile", "order__listing")
+        .only("rating", "comment", "reply", "replied_at", "created_at", "subject_role", "subject",
+              *name_fields("author"), "order__title", "order__listing__is_private")
+    )
 
 
 def reviews_received_by(user, *, limit: int = PUBLIC_LIST_LIMIT) -> list[Review]:
     """The newest `limit` of `reviews_received_query`."""
-    return list(reviews_received_query(user)[:limit])
+    return list(reviews_received_query(user).select_related("author__profile", "order__listing")[:limit])
 
 
 @dataclass(frozen=True)

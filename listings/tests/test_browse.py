@@ -351,8 +351,8 @@ def test_with_the_cache_a_repeated_page_asks_the_database_nothing_new(
     client.force_login(viewer)
     favorite_toggle(user=viewer, listing=Listing.objects.filter(is_private=False).first())
     browse(client, **params)
-    # Signed in: session, user, profile and unread messages (navbar), whether private offers are made to
-    # them, their favourites; the results and the form's choices come from the cache.
+    # Signed in: session, user, profile (navbar), whether private offers are made to them, their
+    # favourites; the results, the form's choices and the unread count come from the cache.
     with django_assert_max_num_queries(6):
         assert len(titles(browse(client, **params))) == PAGE_SIZE
 
@@ -363,7 +363,7 @@ def test_with_the_cache_a_repeated_page_asks_the_database_nothing_new(
 def _saved_on_dashboard(client) -> list[str]:
     response = client.get(reverse("dashboard"))
     assert response.status_code == 200
-    return [listing.title for listing in response.context["favorites"]]
+    return [card.title for card in response.context["favorite_cards"]]
 
 
 def test_favorite_toggle_saves_and_removes(client, seller):
