@@ -155,6 +155,14 @@ class ProfileForm(ModelForm):
 
 
 class VerificationRequestForm(ModelForm):
+    # Three real choices and none ticked: the person says which document they send.
+    document_type = forms.ChoiceField(
+        label="Type of document",
+        choices=VerificationRequest.DocumentType.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose which kind of document you are sending.",
+                        "invalid_choice": "Choose one of the kinds of document listed."},
+    )
     document = forms.FileField(
         label="ID document",
         help_text="A photo or scan of your passport, driving licence or business ownership proof: "
@@ -165,7 +173,6 @@ class VerificationRequestForm(ModelForm):
     class Meta:
         model = VerificationRequest
         fields = ["document_type", "document"]
-        widgets = {"document_type": forms.RadioSelect}
 
     def clean_document(self):
         document = self.cleaned_data["document"]

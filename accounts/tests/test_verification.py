@@ -1,4 +1,5 @@
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -315,3 +316,34 @@ def test_sending_a_document_creates_the_request(client):
 
     assert "Your document is with our team" in response.content.decode()
     assert VerificationRequest.objects.get(user=user).document_type == "driving_licence"
+
+
+def test_the_document_type_offers_three_real_kinds_and_none_is_ticked(client):
+    user = make_user()
+    make_complete_profile(user)
+    client.force_login(user)
+
+    body = client.get(reverse("accounts:verification")).content.decode()
+
+    radios = [tag for tag in re.findall(r"<input[^>]*>", body) if 'name="document_type"' in tag]
+    assert [re.search(r'value="([^"]*)"', radio).group(1) for radio in radios] == [
+        "passport", "driving_licence", "business_proof"]
+    assert not any("checked" in radio for radio in radios)
+    assert "---------" not in body
+
+
+@pytest.mark.parametrize("document_type, message", [
+    ("", "Choose which kind of document you are sending."),
+    ("selfie", "Choose one of the kinds of document listed."),
+])
+def test_a_missing_or_tampered_document_type_is_refused_and_stores_nothing(client, document_type, message):
+    user = make_user()
+    make_complete_profile(user)
+    client.force_login(user)
+
+    response = client.post(reverse("accounts:verification"), {"document_type": document_type, "document": pdf_upload()})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["document_type"] == [message]
+    assert message in response.content.decode()
+    assert not VerificationRequest.objects.exists()
