@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 from django.core.paginator import Page
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -127,7 +128,19 @@ def cached_anonymous_page(request) -> HttpResponse | None:
     return response
 
 
+def _short_query(form) -> str:
+    """The filters' own valid parameters that say something: no `q=&category=&…`, so the
+    address bar, shared links and the page links stay short (and the same for everyone)."""
+    if not form.is_bound:
+        return ""
+    return urlencode([(name, value) for name in form.fields for value in form.data.getlist(name) if value != ""])
+
+
 def browse(request):
+    if not _is_fragment(request) and any(value == "" for _, values in request.GET.lists() for value in values):
+        # The form sent without JavaScript names every field: the same page under its short address.
+        kept = [(name, value) for name, values in request.GET.lists() for value in values if value != ""]
+        return redirect(reverse("listings:browse") + (f"?{urlencode(kept)}" if kept else ""))
     number = _page_token(request.GET.get("page"))
     versions = browse_cache.current_versions_or_none()
     held = remembered_reference()
@@ -147,11 +160,14 @@ def browse(request):
         "page": page,
         "favorite_ids": favorite_ids_of(request.user, page.object_list),
         # the filters' own valid parameters only: the same for everyone who shares the page
-        "query_string": urlencode([(name, value) for name in form.fields for value in form.data.getlist(name)])
-        if form.is_bound else "",
+        "query_string": _short_query(form),
     }
     template = "listings/_results.html" if _is_fragment(request) else "listings/browse.html"
     response = _vary(render(request, template, context))
+    if _is_fragment(request):  # what htmx puts in the address bar (hx-push-url): the short address
+        page = request.GET.get("page", "")
+        query = "&".join(part for part in (context["query_string"], urlencode({"page": page}) if page else "") if part)
+        response["HX-Push-Url"] = reverse("listings:browse") + (f"?{query}" if query else "")
     if versions is not None and not request.user.is_authenticated and not len(get_messages(request)):
         # The middleware keeps it once the rest of the stack has added its headers.
         response.browse_page = (_page_key(request, versions, held), versions)

@@ -473,3 +473,41 @@ def test_large_results_are_counted_up_to_the_cap(client, seller, monkeypatch):
 
     assert 'data-testid="result-count">3+ services' in response.content.decode()
     assert len(titles(response)) == 4  # pages end just past the cap: refine the search to see the rest
+
+
+# --- short addresses (issue 18) ------------------------------------------------------------
+
+
+FULL_FORM = {"q": "crown", "category": "", "price_min": "", "price_max": "", "turnaround": "", "min_rating": "",
+             "sort": "relevance"}
+
+
+def test_the_form_sent_without_javascript_lands_on_its_short_address(client, seller):
+    publish("Zirconia crown", owner=seller)
+
+    response = client.get(BROWSE, FULL_FORM)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{BROWSE}?q=crown&sort=relevance"
+    assert client.get(BROWSE, {"q": "", "category": ""})["Location"] == BROWSE
+    assert titles(client.get(response["Location"])) == ["Zirconia crown"]
+
+
+def test_htmx_puts_the_short_address_in_the_address_bar(client, seller):
+    publish("Zirconia crown", owner=seller)
+
+    response = client.get(BROWSE, {**FULL_FORM, "page": "1"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == f"{BROWSE}?q=crown&sort=relevance&page=1"
+    empty = client.get(BROWSE, {"q": "", "category": ""}, headers={"HX-Request": "true"})
+    assert empty["HX-Push-Url"] == BROWSE
+
+
+def test_page_links_carry_only_the_filters_that_say_something(client, seller):
+    for n in range(PAGE_SIZE + 1):
+        publish(f"Crown {n}", owner=seller)
+
+    body = client.get(BROWSE, {**FULL_FORM, "sort": "newest"}, headers={"HX-Request": "true"}).content.decode()
+
+    assert NEXT_LINK.search(body).group(1) == "q=crown&amp;sort=newest&amp;page=2"
