@@ -48,8 +48,8 @@ class ProfileForm(ModelForm):
         choices=LANGUAGE_CHOICES,
         required=False,
         label="Communication languages",
-        help_text="Hold Ctrl (Cmd on a Mac) to choose several.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Tick every language you can work in; the ones you chose come first.",
+        widget=forms.CheckboxSelectMultiple,
     )
     photo = forms.FileField(
         required=False,
@@ -87,7 +87,8 @@ class ProfileForm(ModelForm):
         help_texts = {
             "about": "Plain text: your experience, specialities and how you work. Line breaks are kept.",
             "training": "e.g. Dental technician diploma, 2012; exocad certified trainer.",
-            "vat_number": "Checked against your country's format where it has one. Never shown to other users.",
+            "vat_number": "EU numbers with or without their country prefix (DE136695976 or 136695976). Checked "
+            "against your country's format where it has one. Never shown to other users.",
             "company_name": "Required when you sell as a company.",
         }
 
@@ -95,7 +96,9 @@ class ProfileForm(ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.phone:
             self.initial["phone"] = self.instance.phone.as_international
-        # The chosen languages first, so that they show at the top of the list box.
+        if self.instance.vat_number:
+            self.initial["vat_number"] = self.instance.vat_number_display
+        # The chosen languages first, so that they show at the top of the list.
         chosen = set(self.instance.languages)
         self.fields["languages"].choices = sorted(LANGUAGE_CHOICES, key=lambda choice: choice[0] not in chosen)
 

@@ -50,6 +50,12 @@ def profile_photo_path(profile: "Profile", filename: str) -> str:
     return f"profiles/{profile.user_id}/{filename}"
 
 
+# EU member states' VAT prefixes: the country code, except Greece (EL).
+EU_VAT_PREFIXES = {code: code for code in (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT",
+    "NL", "PL", "PT", "RO", "SE", "SI", "SK")} | {"GR": "EL"}
+
+
 class Profile(models.Model):
     """What a user tells others about themselves, and what staff verify before they sell."""
 
@@ -118,6 +124,18 @@ class Profile(models.Model):
         if self.account_type == self.AccountType.COMPANY and self.company_name:
             return self.company_name
         return self.display_name or self.user.get_full_name() or self.user.username
+
+    @property
+    def vat_number_display(self) -> str:
+        """The VAT number as EU invoices print it, with its country prefix ("DE136695976"; "EL"
+        for Greece). It is stored without one, as the national format checks leave it."""
+        if not self.vat_number:
+            return ""
+        code = str(self.country).upper()
+        prefix = EU_VAT_PREFIXES.get(code)
+        if prefix is None or self.vat_number.upper().startswith(prefix):
+            return self.vat_number
+        return prefix + self.vat_number
 
     @property
     def missing_for_verification(self) -> list[str]:

@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -196,3 +197,48 @@ def test_pages_show_times_in_the_users_time_zone(client):
     body = client.get(reverse("accounts:verification")).content.decode()
 
     assert "5 January 2026, 21:00" in body  # 12:00 UTC is 21:00 in Tokyo
+
+
+def test_languages_are_checkboxes_with_the_chosen_ones_first(client):
+    user = make_user()
+    client.force_login(user)
+    assert post_profile(client, languages=["it", "de"]).status_code == 302
+
+    body = client.get(reverse("accounts:profile")).content.decode()
+
+    assert 'name="languages" multiple' not in body
+    boxes = re.findall(
+        r'<input class="form-check-input" type="checkbox" name="languages" value="(\w+)"[^>]*?( checked)?>', body)
+    assert [code for code, checked in boxes if checked] == ["de", "it"]
+    assert [code for code, _ in boxes[:2]] == ["de", "it"]  # the chosen ones first
+    assert len(boxes) > 50
+    assert set(Profile.objects.get(user=user).languages) == {"it", "de"}
+
+
+def test_a_tampered_language_is_refused_and_changes_nothing(client):
+    user = make_user()
+    client.force_login(user)
+
+    response = post_profile(client, languages=["de", "klingon"])
+
+    assert response.status_code == 200
+    assert "Select a valid choice. klingon is not one of the available choices." in response.content.decode()
+    assert Profile.objects.get(user=user).languages != ["de", "klingon"]
+
+
+@pytest.mark.parametrize("country, typed, stored, shown", [
+    ("DE", "DE 136 695 976", "136695976", "DE136695976"),
+    ("DE", "136695976", "136695976", "DE136695976"),
+    ("GR", "EL 094259216", "094259216", "EL094259216"),
+    ("US", "12-3456789", "123456789", "123456789"),  # outside the EU: as typed, compacted
+])
+def test_eu_vat_numbers_show_with_their_country_prefix_and_are_stored_without(client, country, typed, stored, shown):
+    user = make_user()
+    client.force_login(user)
+
+    assert post_profile(client, country=country, vat_number=typed).status_code == 302
+
+    profile = Profile.objects.get(user=user)
+    assert profile.vat_number == stored
+    assert profile.vat_number_display == shown
+    assert f'value="{shown}"' in client.get(reverse("accounts:profile")).content.decode()
