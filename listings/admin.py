@@ -1,5 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from cadcam.admin_helpers import ReviewQueueMixin
@@ -52,6 +56,29 @@ class ListingAdmin(ReviewQueueMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        preview = path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
+                       name="listings_listing_preview")
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request, pk: int):
+        """The listing, or an edit waiting for review, as its public page would show it: staff
+        judge the edit where buyers will read it. The live version's reviews and rating stay
+        with it; nothing on the page can be ordered."""
+        listing = (Listing.objects.select_related("owner__profile", "category", "edit_of")
+                   .prefetch_related("images", "options", "software").filter(pk=pk).first())
+        if listing is None:
+            raise Http404
+        if not self.has_view_permission(request, listing):
+            raise PermissionDenied
+        context = {
+            "listing": listing,
+            "seller": listing.owner,
+            "preview_of": listing.edit_of,
+            "preview_admin_url": reverse("admin:listings_listing_change", args=[listing.pk]),
+        }
+        return render(request, "listings/detail.html", context)
 
     def approve(self, obj, by):
         listing_approve(listing=obj, by=by)
