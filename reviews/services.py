@@ -120,10 +120,16 @@ def _lock_order(order: Order) -> Order:
 
 
 def _reveal(reviews: list[Review], now: datetime) -> list[Review]:
+    """Make these reviews public now, and tell each reviewed person what was said about them
+    (once: a review is revealed once; the e-mail leaves when the transaction commits)."""
     revealed = [review for review in reviews if review.visible_at is None]
     for review in revealed:
         review.visible_at = now
         review.save(update_fields=["visible_at"])
+        subject = review.subject
+        if subject.is_active and not subject.deleted_at and review.hidden_at is None:
+            send_templated_email(to=subject.email, template="review_received",
+                                 context={"review": review, "order": review.order, "recipient": subject})
     return revealed
 
 
