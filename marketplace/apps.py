@@ -7,3 +7,8 @@ class MarketplaceConfig(AppConfig):
 
     name = "marketplace"
     verbose_name = "Marketplace"
+
+    def ready(self):
+        from marketplace import selling
+
+        selling.connect_signals()

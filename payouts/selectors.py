@@ -78,6 +78,11 @@ class EarningsSummary:
         return bool(self.escrow_orders or self.completed_orders)
 
 
+def payout_account_of(user) -> PayoutAccount | None:
+    """The user's connected account for payouts, if they started one."""
+    return PayoutAccount.objects.filter(user=user).first()
+
+
 def earnings_summary(user, *, tz: tzinfo | None = None) -> EarningsSummary:
     """Totals for the earnings page, in four queries. A completed order whose payout the
     scheduled run has not opened yet counts as clearing, with what the order says it owes."""

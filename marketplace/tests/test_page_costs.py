@@ -225,7 +225,8 @@ def test_dashboard_page_numbers_out_of_range_or_not_numbers_show_a_page(client, 
                                                  "listings_page": number, "saved_page": number})
 
     assert response.status_code == 200
-    assert len(response.context["order_lists"][1][1]) == 1
+    lists = {title: orders for title, orders, *_ in response.context["order_lists"]}
+    assert len(lists["Orders I received"]) == 1
 
 
 # --- the public profile ---------------------------------------------------------------------------
