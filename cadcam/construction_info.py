@@ -9,16 +9,24 @@ matched by their local name, case-insensitively, through the alias lists below.
 Parsing is safe for untrusted uploads: defusedxml with DTDs forbidden (no entities, so no
 "billion laughs" and no external entity or network access) and a size limit before
 parsing. A file that cannot be read gives a summary with `error` set, never an exception.
+
+`blank_patient_data(bytes)` makes the copy a party who may not see the patient data
+downloads: the same bytes with the patient fields and the project name emptied (see its
+docstring). A file it cannot check raises `PatientDataUnchecked`; it is never passed on as is.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field, replace
 from xml.etree.ElementTree import Element, ParseError
+from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+
+from cadcam.errors import ApplicationError
 
 # Real files are a few kilobytes to a few hundred; anything far larger is not worth parsing on a request.
 MAX_BYTES = 5 * 1024 * 1024
@@ -97,11 +105,16 @@ def parse_construction_info(data: bytes) -> ConstructionInfoSummary:
 def read_construction_info(field_file) -> ConstructionInfoSummary:
     """Summarise a stored file (a Django FieldFile), reading at most MAX_BYTES + 1 bytes."""
     try:
-        with field_file.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        data = _read_start(field_file)
     except OSError:
         return unreadable("The file could not be opened.")
     return parse_construction_info(data)
+
+
+def _read_start(field_file) -> bytes:
+    """The first MAX_BYTES + 1 bytes of a stored file: enough to tell it is too large."""
+    with field_file.open("rb") as handle:
+        return handle.read(MAX_BYTES + 1)
 
 
 def _local(tag) -> str:
@@ -202,3 +215,208 @@ def _patient_fields(root: Element) -> list[PatientField]:
     return found
 
 
+
+
+# --- the copy without the patient data ---------------------------------------------------------------
+
+
+class PatientDataUnchecked(ApplicationError):
+    """A .constructionInfo file in which the patient fields could not be found for sure: it
+    cannot be passed on to someone who may not see them. `message` says why, for people."""
+
+
+# Elements emptied wherever they are; PROJECT_NAME_TAGS ("name" too) only as the root's children.
+PROJECT_NAME_ANYWHERE = {"projectname", "projecttitle"}
+# Attributes that describe the XML itself, not the patient: kept inside patient elements.
+_MARKUP_ATTRIBUTE_PREFIXES = {"xmlns", "xml"}
+_SCHEMA_ATTRIBUTES = {"nil", "type", "schemalocation", "nonamespaceschemalocation"}
+
+_DECLARED_ENCODING = re.compile(rb"""\A<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
+# A start tag the parser already found well-formed: its name, then its attributes.
+_START_TAG = re.compile(rb"""<[^\s/>]+(?P<attributes>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*/?>""")
+_ATTRIBUTE = re.compile(rb"""\s+(?P<name>[^\s=/>]+)\s*=\s*(?P<quote>["'])(?P<value>.*?)(?P=quote)""", re.S)
+
+
+def blank_patient_data(data: bytes) -> bytes:
+    """The bytes of a .constructionInfo file with the patient data blanked, everything else
+    left byte for byte as it was (the XML is not re-serialised: exocad gets back its own
+    prefixes, order, quotes, line ends and encoding).
+
+    Blanked, matching what the summary calls patient data: the text (CDATA, comments and
+    processing instructions included) of every element whose local name is a patient tag
+    (`PatientFirstName`, `PatientBirthdate`, `DateOfBirth`, ...) and of everything inside it,
+    with the values of its attributes; every attribute with a patient name on any element;
+    and the project name (`ProjectName`/`ProjectTitle` anywhere, `Name` as the root's child
+    or attribute), which exocad usually makes from the patient's name. Element tags stay, so
+    `<PatientFirstName>Anna</PatientFirstName>` becomes `<PatientFirstName></PatientFirstName>`.
+
+    expat finds the spans (its byte offsets), with DTDs refused as defusedxml does. UTF-8
+    (with or without a byte order mark), UTF-16 with a byte order mark, and the single-byte
+    encodings Python knows are read; the copy keeps the file's encoding and BOM.
+
+    Raises PatientDataUnchecked when the file is too large, not well-formed, declares a DTD,
+    or is not a construction info file: then nothing can be passed on safely."""
+    if len(data) > MAX_BYTES:
+        raise PatientDataUnchecked("The file is too large to check for patient data.")
+    bom, encoding, body = _split_encoding(data)
+    try:
+        text = body.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise PatientDataUnchecked(f"The file is not valid {encoding.upper()} text.") from error
+    utf8 = body if encoding == "utf-8" else text.encode("utf-8")
+    blanked = _Blanker(utf8).run()
+    if encoding == "utf-8":
+        return bom + blanked
+    return bom + blanked.decode("utf-8").encode(encoding)
+
+
+def _split_encoding(data: bytes) -> tuple[bytes, str, bytes]:
+    """(byte order mark, Python codec, the rest) of an XML file, as XML 1.0 appendix F guesses it."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return bom, encoding, data[len(bom):]
+    if data.startswith(b"<\x00"):
+        return b"", "utf-16-le", data
+    if data.startswith(b"\x00<"):
+        return b"", "utf-16-be", data
+    declared = _DECLARED_ENCODING.match(data)
+    if declared is None:
+        return b"", "utf-8", data
+    try:
+        encoding = codecs.lookup(declared.group(1).decode("ascii")).name
+    except LookupError as error:
+        raise PatientDataUnchecked("The file is written in an unknown text encoding.") from error
+    if encoding.startswith(("utf-16", "utf-32")):  # declared, but the bytes say otherwise
+        raise PatientDataUnchecked("The file is not well-formed XML.")
+    return b"", encoding, data
+
+
+class _Blanker:
+    """One pass of expat over UTF-8 bytes, collecting the byte spans to empty.
+
+    expat gives the byte offset where each event starts (CurrentByteIndex). Text, a comment
+    or a processing instruction inside a patient element runs until the next event starts,
+    since every kind of markup that can follow it has a handler here. Attribute values are
+    found in the start tag, whose bytes expat has already checked."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.spans: list[tuple[int, int]] = []
+        self.scopes: list[bool] = []  # for each open element: is its content blanked?
+        self.open_span: int | None = None  # where blanked content started, until the next event
+        self.open_kind = ""  # "text", "cdata" or "markup": what that content is
+        self.in_cdata = False
+        parser = expat.ParserCreate(encoding="UTF-8", namespace_separator=" ")
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._text
+        parser.CommentHandler = self._comment_or_instruction
+        parser.ProcessingInstructionHandler = self._comment_or_instruction
+        parser.StartCdataSectionHandler = self._cdata_start
+        parser.EndCdataSectionHandler = self._cdata_end
+        parser.StartDoctypeDeclHandler = self._refuse_dtd
+        parser.EntityDeclHandler = self._refuse_dtd
+        self.parser = parser
+        self.root_seen = False
+
+    def run(self) -> bytes:
+        try:
+            self.parser.Parse(self.data, True)
+        except expat.ExpatError as error:
+            raise PatientDataUnchecked("The file is not well-formed XML.") from error
+        if not self.root_seen:
+            raise PatientDataUnchecked("The file is not well-formed XML.")
+        pieces, position = [], 0
+        for start, end in sorted(self.spans):
+            pieces.append(self.data[position:start])
+            position = end
+        pieces.append(self.data[position:])
+        return b"".join(pieces)
+
+    # Events
+
+    def _here(self) -> int:
+        """The offset of the event being handled, closing the blanked content before it."""
+        index = self.parser.CurrentByteIndex
+        if self.open_span is not None:
+            self._close(self.open_span, index)
+            self.open_span = None
+        return index
+
+    def _close(self, start: int, end: int) -> None:
+        piece = self.data[start:end]
+        kind = self.open_kind
+        # Offsets are trusted only when they land where the markup says they should.
+        safe = (
+            (kind == "text" and b"<" not in piece)
+            or (kind == "cdata" and b"]]>" not in piece)
+            or (kind == "markup" and piece.startswith((b"<!--", b"<?")) and piece.endswith((b"-->", b"?>")))
+        )
+        if not safe:
+            raise PatientDataUnchecked("The file's patient data could not be located reliably.")
+        self.spans.append((start, end))
+
+    def _blanking(self) -> bool:
+        return bool(self.scopes) and self.scopes[-1]
+
+    def _start(self, name: str, attributes) -> None:
+        index = self._here()
+        local = name.rsplit(" ", 1)[-1].lower()
+        depth = len(self.scopes)
+        if depth == 0:
+            if "constructioninfo" not in local:
+                raise PatientDataUnchecked("The file is XML but not an exocad construction info file.")
+            self.root_seen = True
+        blanked = (
+            self._blanking() or _is_patient_tag(local) or local in PROJECT_NAME_ANYWHERE
+            or (depth == 1 and local in PROJECT_NAME_TAGS)
+        )
+        self._blank_attributes(index, inside_patient=blanked, root=depth == 0)
+        self.scopes.append(blanked)
+
+    def _blank_attributes(self, index: int, *, inside_patient: bool, root: bool) -> None:
+        tag = _START_TAG.match(self.data, index)
+        if tag is None:
+            raise PatientDataUnchecked("The file's patient data could not be located reliably.")
+        for attribute in _ATTRIBUTE.finditer(self.data, *tag.span("attributes")):
+            prefix, _, local = attribute["name"].decode("utf-8").lower().rpartition(":")
+            if (prefix or local) in _MARKUP_ATTRIBUTE_PREFIXES:
+                continue
+            named_for_patient = _is_patient_tag(local) or (root and local in PROJECT_NAME_TAGS)
+            if named_for_patient or (inside_patient and not (prefix and local in _SCHEMA_ATTRIBUTES)):
+                self.spans.append(attribute.span("value"))
+
+    def _end(self, name: str) -> None:
+        self._here()
+        self.scopes.pop()
+
+    def _text(self, text: str) -> None:
+        index = self._here()
+        if self._blanking() and text.strip():
+            self.open_span, self.open_kind = index, "cdata" if self.in_cdata else "text"
+
+    def _comment_or_instruction(self, *args) -> None:
+        index = self._here()
+        if self._blanking():
+            self.open_span, self.open_kind = index, "markup"
+
+    def _cdata_start(self) -> None:
+        self._here()
+        self.in_cdata = True
+
+    def _cdata_end(self) -> None:
+        self._here()
+        self.in_cdata = False
+
+    def _refuse_dtd(self, *args) -> None:
+        raise PatientDataUnchecked("The file declares a DTD or entities, which exocad files never do.")
+
+
+def blank_patient_data_in(field_file) -> bytes:
+    """`blank_patient_data` of a stored file (a Django FieldFile), reading at most MAX_BYTES + 1 bytes."""
+    try:
+        data = _read_start(field_file)
+    except OSError as error:
+        raise PatientDataUnchecked("The file could not be opened.") from error
+    return blank_patient_data(data)

@@ -13,6 +13,7 @@ whole file: uploads of up to 100 MB stay on disk.
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import unicodedata
 import warnings
@@ -333,9 +334,7 @@ def private_file_response(field_file, *, filename: str, as_attachment: bool = Tr
 
     On S3 (cadcam/storage.py) the answer is a redirect to a signed URL that lives a few
     minutes and names the same disposition and type; the bytes never pass through us."""
-    content_type = None if as_attachment else INLINE_CONTENT_TYPES.get(
-        extension_of(filename), INLINE_FALLBACK_CONTENT_TYPE
-    )
+    content_type = _content_type(filename, as_attachment=as_attachment)
     signed_download_url = getattr(field_file.storage, "signed_download_url", None)
     if signed_download_url is not None:
         response = HttpResponseRedirect(signed_download_url(
@@ -343,9 +342,24 @@ def private_file_response(field_file, *, filename: str, as_attachment: bool = Tr
         ))
         response["Cache-Control"] = "private, no-store"
         return response
-    response = FileResponse(
-        field_file.open("rb"), as_attachment=as_attachment, filename=filename, content_type=content_type
-    )
+    return _served_here(field_file.open("rb"), filename=filename, as_attachment=as_attachment,
+                        content_type=content_type)
+
+
+def private_bytes_response(data: bytes, *, filename: str, as_attachment: bool = True):
+    """Serve a copy made for this request (an exocad file with the patient data blanked) like
+    a private local file: same disposition, type and headers, from memory, on S3 too."""
+    content_type = _content_type(filename, as_attachment=as_attachment)
+    return _served_here(io.BytesIO(data), filename=filename, as_attachment=as_attachment, content_type=content_type)
+
+
+def _content_type(filename: str, *, as_attachment: bool) -> str | None:
+    """None for an attachment (FileResponse guesses from the name); the inline type otherwise."""
+    return None if as_attachment else INLINE_CONTENT_TYPES.get(extension_of(filename), INLINE_FALLBACK_CONTENT_TYPE)
+
+
+def _served_here(handle, *, filename: str, as_attachment: bool, content_type: str | None) -> FileResponse:
+    response = FileResponse(handle, as_attachment=as_attachment, filename=filename, content_type=content_type)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     if not as_attachment:

@@ -2,6 +2,7 @@ from django import forms
 
 from cadcam.files import CASE_FILE_ACCEPT, check_case_file
 from cadcam.forms import Form, MultipleFileField
+from cadcam.previews import PATIENT_DATA_HELP
 from messaging.models import BODY_MAX_CHARS
 
 FILE_HELP = (
@@ -21,7 +22,7 @@ class MessageForm(Form):
     )
     hide_patient_data = forms.BooleanField(
         label="Hide patient data", required=False, initial=True,
-        help_text="File summaries shown in the conversation leave out patient names and dates.",
+        help_text=PATIENT_DATA_HELP,
     )
 
     def __init__(self, *args, **kwargs):

@@ -12,8 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import public_profile_for
 from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
-from cadcam.files import private_file_response
-from cadcam.previews import patient_data_visible, preview_kind
+from cadcam.previews import patient_data_visible, patient_safe_file_response, preview_kind
 from cadcam.staff import acting_as_staff
 from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
@@ -236,10 +235,16 @@ def poll(request, pk: int):
 @require_GET
 def download(request, pk: int, file_id: int):
     """An attachment, for whoever may read the conversation (404 for anyone else).
-    `?inline=1` shows images, PDF and meshes in the browser instead of downloading them."""
+    `?inline=1` shows images, PDF and meshes in the browser instead of downloading them. An
+    exocad file whose sender hid the patient data reaches the others with it blanked."""
     attachment = selectors.attachment_for(request.user, pk, file_id)
     inline = request.GET.get("inline") == "1" and attachment.extension in INLINE_EXTENSIONS
-    return private_file_response(attachment.file, filename=attachment.name, as_attachment=not inline)
+    return patient_safe_file_response(
+        request, attachment.file, filename=attachment.name, hidden=attachment.hide_patient_data,
+        uploader_id=attachment.message.sender_id, as_attachment=not inline,
+        # The conversation view sends order and support threads on to their own pages.
+        back_url=reverse("messaging:conversation", args=[attachment.message.conversation_id]),
+    )
 
 
 @login_required

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from cadcam.files import CASE_FILE_ACCEPT, check_case_file
 from cadcam.forms import Form, MultipleFileField
+from cadcam.previews import PATIENT_DATA_HELP
 from listings.models import Listing
 
 FILE_HELP = (
@@ -15,10 +16,7 @@ def hide_patient_data_field() -> forms.BooleanField:
     return forms.BooleanField(
         required=False, initial=True, label="Hide patient data in exocad files",
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-        help_text=(
-            "The other party's summary of exocad .constructionInfo files leaves out the patient's name, "
-            "birth date and ID. The files themselves are passed on unchanged."
-        ),
+        help_text=PATIENT_DATA_HELP,
     )
 
 

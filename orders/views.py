@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
-from cadcam.files import CASE_FILE_ACCEPT, private_file_response
-from cadcam.previews import patient_data_visible, preview_kind
+from cadcam.files import CASE_FILE_ACCEPT
+from cadcam.previews import patient_data_visible, patient_safe_file_response, preview_kind
 from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
@@ -235,10 +235,15 @@ def act(request, pk: int, action: str):
 @login_required
 def download(request, pk: int, file_id: int):
     """A case or delivery file, for the order's parties and staff only (404 otherwise).
-    `?inline=1` serves it for a preview (see cadcam.files.private_file_response)."""
+    `?inline=1` serves it for a preview (see cadcam.files.private_file_response). An exocad
+    file whose sender hid the patient data reaches the other party with it blanked."""
     order = order_for(request.user, pk)
     stored = get_object_or_404(order.files.filter(deleted_at__isnull=True), pk=file_id)
-    return private_file_response(stored.file, filename=stored.name, as_attachment=request.GET.get("inline") != "1")
+    return patient_safe_file_response(
+        request, stored.file, filename=stored.name, hidden=stored.hide_patient_data,
+        uploader_id=stored.uploaded_by_id, as_attachment=request.GET.get("inline") != "1",
+        back_url=reverse("orders:detail", args=[order.pk]),
+    )
 
 
 @login_required

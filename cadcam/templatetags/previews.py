@@ -20,3 +20,10 @@ def file_extension(name: str) -> str:
 @register.filter
 def inline_url(download_url: str) -> str:
     return previews.inline_url(download_url)
+
+
+@register.simple_tag(takes_context=True)
+def patient_copy_note(context, name: str, hidden: bool, uploader_id: int | None) -> str:
+    """Which copy of an exocad file the request's user downloads (cadcam.previews.patient_copy_note)."""
+    viewer = getattr(context.get("request"), "user", None)
+    return previews.patient_copy_note(name=name, hidden=hidden, uploader_id=uploader_id, viewer=viewer)

@@ -13,6 +13,7 @@ from django import template
 from django.template.loader import select_template
 from django.urls import reverse
 
+from cadcam.previews import patient_copy_note
 from messaging.forms import MessageForm
 from messaging.models import Conversation
 from messaging.selectors import last_read_by, messages_of, order_conversation_of, read_receipt
@@ -62,16 +63,25 @@ def order_conversation(context):
 @register.simple_tag(takes_context=True)
 def attachment_row(context, attachment):
     """One attachment: the 3D/inline preview row of templates/previews/_file.html when that
-    template is installed, a plain download link otherwise."""
+    template is installed, a plain download link otherwise. An exocad file says which copy
+    the viewer downloads (the original, or one with the patient data blanked)."""
     chosen = select_template(["previews/_file.html", "messaging/_attachment_plain.html"])
     ids = [attachment.message.conversation_id, attachment.pk]
     is_construction_info = attachment.extension == "constructioninfo"
+    conversation = context.get("conversation")
+    request = context.get("request")
+    # In support requests the only other side is staff, who get the original: nothing to say.
+    copy_note = "" if getattr(conversation, "kind", None) == Conversation.Kind.SUPPORT else patient_copy_note(
+        name=attachment.name, hidden=attachment.hide_patient_data, uploader_id=attachment.message.sender_id,
+        viewer=getattr(request, "user", None),
+    )
     return chosen.render(
         {
             "file_name": attachment.name,
             "file_size": attachment.size,
             "download_url": reverse("messaging:download", args=ids),
             "summary_url": reverse("messaging:attachment_summary", args=ids) if is_construction_info else "",
+            "copy_note": copy_note,
             "attachment": attachment,
             "user": context.get("user"),
         },

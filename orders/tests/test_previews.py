@@ -251,7 +251,7 @@ def test_an_unreadable_construction_info_says_so(client):
 def test_inline_download_headers(client, upload, content_type):
     order = make_order(files=[upload()])
     stored = order.files.get()
-    client.force_login(order.freelancer)
+    client.force_login(order.employer)  # the sender gets the original (test_patient_data_downloads.py: the others)
 
     response = client.get(download_url(stored) + "?inline=1")
 
