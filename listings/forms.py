@@ -1,13 +1,22 @@
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.functional import cached_property
 from PIL import Image
 
+from accounts.models import User
 from cadcam.files import IMAGE_EXTENSIONS, check_upload
 from cadcam.forms import Form, ModelForm, MultipleFileField
 from cadcam.money import MoneyField
+from listings.contacts import (
+    RecipientChoices,
+    contact_example,
+    is_row_id,
+    recipient_choices,
+    recipients_choosable,
+    sent_ids,
+)
 from listings.models import MAX_IMAGES, MAX_OPTIONS, MAX_PRICE_CENTS, MIN_PRICE_CENTS, CadSoftware, Category, Listing
 from listings.prechecks import MIN_IMAGE_SIZE
 from listings.selectors import SORTS, BrowseFilters, BrowseReference, browse_reference
@@ -28,6 +37,31 @@ def _check_listing_image(upload) -> None:
         )
 
 
+class RecipientsField(forms.ModelMultipleChoiceField):
+    """A private listing's clients: ids of people the seller may choose
+    (listings.contacts.recipients_choosable; the form sets `queryset` and `owner`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {
+            "invalid_choice": "You can choose only people you have talked to or worked with. To offer this "
+                              "listing to someone new, send them a message first.",
+            "invalid_pk_value": "“%(pk)s” is not a client you can choose: pick your clients from the list.",
+            "invalid_list": "Pick your clients from the list.",
+        })
+        super().__init__(queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, **kwargs)
+        self.owner = None
+
+    def clean(self, value):
+        sent = [str(item) for item in value or ()] if isinstance(value, list | tuple) else value
+        for item in sent if isinstance(sent, list) else ():
+            if not is_row_id(item):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                            params={"pk": item})
+            if self.owner is not None and int(item) == self.owner.pk:
+                raise forms.ValidationError("You cannot offer a private listing to yourself.", code="self")
+        return super().clean(sent)
+
+
 class ListingForm(ModelForm):
     price_cents = MoneyField(
         label="Unit price (USD)", min_cents=MIN_PRICE_CENTS, max_cents=MAX_PRICE_CENTS,
@@ -40,11 +74,7 @@ class ListingForm(ModelForm):
         label="CAD software you design with",
         error_messages={"required": "Choose at least one CAD software you design with."},
     )
-    recipient_usernames = forms.CharField(
-        required=False, label="Offer privately to (usernames)",
-        help_text="Comma-separated usernames, e.g. brightsmile, dentalab-nyc. Only they (and our staff) can see a "
-        "private listing.",
-    )
+    recipients = RecipientsField(label="Clients for a private listing")
     new_images = MultipleFileField(
         required=False, label="Add images", check=_check_listing_image, accept=".jpg,.jpeg,.png,.webp",
         help_text=f"JPG, PNG or WebP, at least {MIN_IMAGE_SIZE[0]}x{MIN_IMAGE_SIZE[1]} pixels, at most 10 MB each, "
@@ -64,7 +94,7 @@ class ListingForm(ModelForm):
             "revisions_included": forms.NumberInput(attrs={"min": 0, "max": 10}),
         }
         labels = {"turnaround_days": "Turnaround (days)", "expires_on": "Expires on (optional)",
-                  "is_private": "Private listing: only for the clients named below"}
+                  "is_private": "Private listing: only for the clients chosen below"}
         help_texts = {
             "description": "Plain text, at least 150 characters: what you design, what you need from the client, "
             "what they receive. No links, e-mail addresses, phone numbers or social handles.",
@@ -75,10 +105,27 @@ class ListingForm(ModelForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.fields["category"].queryset = Category.objects.filter(is_active=True)
-        if self.instance.pk:
-            self.initial["recipient_usernames"] = ", ".join(
-                self.instance.recipients.order_by("username").values_list("username", flat=True)
-            )
+        self.fields["recipients"].owner = owner
+        self.fields["recipients"].queryset = recipients_choosable(owner, current=self._current_recipients())
+
+    def _current_recipients(self):
+        return self.instance.recipients.values("pk") if self.instance.pk else None
+
+    @cached_property
+    def recipient_picker(self) -> RecipientChoices:
+        """What the client picker lists: the listing's current clients and those sent, checked as
+        sent once the form was posted (else the current ones are checked). Sent ids the owner may
+        not choose are left out (the field's error says why)."""
+        checked = None
+        if self.is_bound:
+            field = self.fields["recipients"]
+            sent = field.widget.value_from_datadict(self.data, self.files, self.add_prefix("recipients"))
+            checked = sent_ids(sent or ())
+        return recipient_choices(self.owner, current=self._current_recipients(), checked=checked)
+
+    @cached_property
+    def recipient_example(self) -> str:
+        return contact_example(self.owner)
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data.get("expires_on")
@@ -88,18 +135,10 @@ class ListingForm(ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        names = [name.strip().lstrip("@") for name in (cleaned.get("recipient_usernames") or "").split(",")]
-        names = [name for name in names if name]
-        users = list(get_user_model().objects.filter(username__in=names, is_active=True, deleted_at__isnull=True))
-        found = {user.username.lower() for user in users}
-        unknown = [name for name in names if name.lower() not in found]
-        if unknown:
-            self.add_error("recipient_usernames", f"No user with the username {', '.join(unknown)}.")
-        if self.owner in users:
-            self.add_error("recipient_usernames", "You cannot offer a private listing to yourself.")
-        cleaned["recipients"] = users
-        if cleaned.get("is_private") and not names:
-            self.add_error("recipient_usernames", "Name at least one client for a private listing.")
+        if "recipients" in cleaned:
+            cleaned["recipients"] = list(cleaned["recipients"])
+            if cleaned.get("is_private") and not cleaned["recipients"]:
+                self.add_error("recipients", "Choose at least one client for a private listing.")
         if cleaned.get("is_per_unit") and not (cleaned.get("unit_name") or "").strip():
             self.add_error("unit_name", 'Name the unit you price per (e.g. "tooth").')
         return cleaned

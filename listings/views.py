@@ -9,12 +9,13 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadcam.errors import ApplicationError
 from cadcam.uploads import form_valid_with_uploads
 from listings import browse_cache
 from listings.cards import Card, cards_for
+from listings.contacts import recipient_choices, sent_ids
 from listings.forms import BrowseForm, ListingForm, OptionFormSet
 from listings.models import Listing
 from listings.prechecks import listing_problems
@@ -297,6 +298,23 @@ def edit(request, pk: int):
         "problems": listing_problems(editing) if editing.status in {"draft", "rejected"} else [],
     }
     return render(request, "listings/form.html", context)
+
+
+@login_required
+@require_GET
+def recipient_search(request, pk: int | None = None):
+    """The client picker's htmx fragment (listings/_recipient_choices.html): the clients already
+    chosen (the listing's, and those checked on the page, sent back as `recipients`), then the
+    seller's own contacts matching `q`. Someone else's listing is a 404; a seller who types a
+    stranger's name finds nobody."""
+    current = None
+    if pk is not None:
+        listing = listing_owned_by(request.user, pk)
+        current = (listing_pending_edit(listing) or listing).recipients.values("pk")
+    query = request.GET.get("q", "")[:100]  # NUL and other control characters never get here (cadcam.middleware)
+    picker = recipient_choices(request.user, current=current, checked=sent_ids(request.GET.getlist("recipients")),
+                               text=query)
+    return render(request, "listings/_recipient_choices.html", {"picker": picker})
 
 
 @login_required

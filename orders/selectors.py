@@ -1,4 +1,4 @@
-from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
 from accounts.selectors import name_fields
@@ -79,6 +79,17 @@ def orders_export(user) -> list[dict]:
         }
         for order in Order.objects.filter(Q(employer=user) | Q(freelancer=user)).order_by("pk")
     ]
+
+
+def order_partner_ids(user) -> QuerySet:
+    """The ids of the people the user has worked with: the other party of every order the user
+    sent or received, except one still waiting for the client's payment (the designer never saw it).
+    Registered as a contact source for private listings (listings/contacts.py)."""
+    return (
+        Order.objects.filter(Q(employer=user) | Q(freelancer=user)).exclude(status=S.PENDING_PAYMENT)
+        .annotate(other=Case(When(employer=user, then=F("freelancer")), default=F("employer")))
+        .values("other")
+    )
 
 
 def orders_in_progress_guard(user) -> str:

@@ -5,7 +5,9 @@ from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
 from accounts.models import DocumentAccess, Profile, User, VerificationRequest
-from listings.models import CadSoftware, Category
+from listings.contacts import contacts_of
+from listings.forms import ListingForm
+from listings.models import CadSoftware, Category, Listing
 from orders.models import Delivery, Order, OrderEvent, OrderFile
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +64,17 @@ def assert_demo_money_and_dispute() -> None:
     assert dispute.order.status == "disputed" and dispute.order.employer.username == "employer"
 
 
+def assert_demo_private_offer_is_choosable() -> None:
+    """The designer's private offer is for the demo lab, whom she has talked to (the demo
+    conversation): the listing form accepts the lab as its client and its search finds them."""
+    freelancer, employer = User.objects.get(username="freelancer"), User.objects.get(username="employer")
+    offer = Listing.objects.get(owner=freelancer, is_private=True, edit_of__isnull=True)
+    assert list(offer.recipients.all()) == [employer]
+    assert employer in contacts_of(freelancer)
+    field = ListingForm(instance=offer, owner=freelancer).fields["recipients"]
+    assert list(field.clean([str(employer.pk)])) == [employer]
+
+
 def test_seed_demo_twice_gives_the_same_rows(capsys):
     call_command("seed_demo")
     first = counts()
@@ -80,6 +93,7 @@ def test_seed_demo_twice_gives_the_same_rows(capsys):
     assert DocumentAccess.objects.count() == 3
     assert_demo_orders()
     assert_demo_money_and_dispute()
+    assert_demo_private_offer_is_choosable()
     assert "freelancer@cadcam.test" in capsys.readouterr().out
 
 
@@ -110,3 +124,4 @@ def test_seed_demo_in_stripe_mode_seeds_what_needs_no_card_and_leaves_no_payment
         out.getvalue())
     call_command("seed_demo", stdout=StringIO())  # and again: still nothing
     assert not Order.objects.exists()
+    assert_demo_private_offer_is_choosable()  # from the demo conversation alone

@@ -61,8 +61,10 @@ CLASSIFICATION: dict[str, str] = {
     # listings
     "listings:browse": PUBLIC,
     "listings:new": OWN_DATA,
+    "listings:recipient_search": OWN_DATA,  # the client picker of a new listing: the seller's own contacts
     "listings:detail": PRIVATE + "listing",  # private and unpublished listings
     "listings:edit": PRIVATE + "listing",
+    "listings:recipient_search_for": PRIVATE + "listing",  # the client picker of the owner's listing
     "listings:archive": PRIVATE + "listing",
     "listings:favorite": PRIVATE + "listing",
     # orders

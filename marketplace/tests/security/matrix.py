@@ -84,7 +84,7 @@ def listing_data() -> dict:
         "title": "Taken over", "category": str(Category.objects.get(slug="crowns-bridges").pk),
         "description": "x" * 200, "software": [str(CadSoftware.objects.get(slug="exocad-dentalcad").pk)],
         "revisions_included": "2", "price_cents": "99.00", "is_per_unit": "", "unit_name": "", "turnaround_days": "2",
-        "is_private": "", "recipient_usernames": "", "action": "save",
+        "is_private": "", "action": "save",
         "options-TOTAL_FORMS": "0", "options-INITIAL_FORMS": "0",
     }
 
@@ -373,6 +373,7 @@ CASES: dict[str, Callable[[World], list[Cell]]] = {
     "payouts:receipt": _receipt,
     "listings:detail": _listing_detail,
     "listings:edit": _owner_only("listings:edit", listing_data),
+    "listings:recipient_search_for": _owner_only("listings:recipient_search_for", _no_data),
     "listings:archive": _owner_only("listings:archive", _no_data),
     "listings:favorite": _for_recipients("listings:favorite", _no_data),
     "orders:send_case": _for_recipients("orders:send_case", send_case_data),
