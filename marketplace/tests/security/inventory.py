@@ -116,6 +116,7 @@ CLASSIFICATION: dict[str, str] = {
     # marketplace
     "home": PUBLIC,
     "dashboard": OWN_DATA,
+    "start_selling": OWN_DATA,
     "public_profile": PUBLIC,
     # allauth
     "account_login": ALLAUTH,
