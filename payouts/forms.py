@@ -9,7 +9,7 @@ from payouts.models import PayoutCountry
 class PayoutCountryForm(Form):
     country = forms.ModelChoiceField(
         queryset=PayoutCountry.objects.filter(enabled=True), label="Your bank's country",
-        empty_label="Choose a country", to_field_name="country",
+        empty_label="Choose a country", to_field_name="country", widget=forms.Select(attrs={"class": "form-select"}),
         error_messages={"invalid_choice": "Payouts cannot be sent to banks in that country."},
     )
 
