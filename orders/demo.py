@@ -170,6 +170,7 @@ class DemoOrder:
     options: tuple[str, ...] = ()  # add-on names
     delivery_note: str = ""
     revision: tuple[str, ...] = ()  # (what the lab asks, the note of the second delivery): one revision round
+    exocad_project: str = ""  # a .constructionInfo sent with the scan, patient data hidden from the designer
 
     @property
     def full_instructions(self) -> str:
@@ -201,6 +202,7 @@ DEMO_ORDERS = [
         ),
         teeth=(PREMOLAR, PREMOLAR, MOLAR), case_file="case-14-16.stl", design_file="design-14-16.stl",
         delivery_note="Bridge 14-16 with 0.8 mm buccal cut-back; connectors 10.5 mm² and 11 mm².",
+        exocad_project="case-14-16.constructionInfo",
     ),
     DemoOrder(
         ref="BSL-2063", listing=VENEERS, state=S.ACCEPTED, quantity=4, options=("Express 24 h",),
@@ -246,13 +248,36 @@ def seed_orders(users: dict[str, User]) -> list[Order]:
     return orders
 
 
+def exocad_project(name: str, spec: DemoOrder) -> SimpleUploadedFile:
+    """An exocad .constructionInfo as the lab's DentalCAD writes it, naming a (made-up) patient:
+    with "hide patient data" on, the designer downloads it with those fields blanked."""
+    kinds = ["Crown", "Pontic", "Crown"]
+    teeth = "".join(
+        f"<Tooth><Number>{number}</Number><ReconstructionType>{kind}</ReconstructionType>"
+        f"<Material>Zirconia (Zolid Gen-X)</Material></Tooth>"
+        for number, kind in zip(("14", "15", "16"), kinds, strict=True)
+    )
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<ConstructionInfo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<ProjectName>Keller_Anna_{spec.ref}</ProjectName>"
+        "<PatientFirstName>Anna</PatientFirstName><PatientLastName>Keller</PatientLastName>"
+        "<PatientBirthdate>1968-03-14</PatientBirthdate><PatientRefNo>BSL-P-5521</PatientRefNo>"
+        "<ClientName>Bright Smile Lab</ClientName>"
+        f"<Teeth>{teeth}</Teeth></ConstructionInfo>"
+    )
+    return SimpleUploadedFile(name, xml.encode(), content_type="application/xml")
+
+
 def _create(spec: DemoOrder, *, employer: User, freelancer: User) -> Order:
     listing = Listing.objects.get(owner=freelancer, title=spec.listing, edit_of__isnull=True, is_private=False)
+    files = [dental_stl(spec.case_file, map(die, spec.teeth), title=f"{spec.ref} preparation scan")]
+    if spec.exocad_project:
+        files.append(exocad_project(spec.exocad_project, spec))
     order = order_create(
         listing=listing, employer=employer, quantity=spec.quantity,
         option_ids=list(listing.options.filter(name__in=spec.options).values_list("pk", flat=True)),
-        instructions=spec.full_instructions,
-        files=[dental_stl(spec.case_file, map(die, spec.teeth), title=f"{spec.ref} preparation scan")],
+        instructions=spec.full_instructions, files=files,
     )
     SimulatedGateway().customer_pays(payment_id=order.payment_id, approve=True)
     order = order_mark_authorized(order=order)

@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
 from accounts.models import DocumentAccess, Profile, User, VerificationRequest
+from cadcam.construction_info import blank_patient_data
 from listings.contacts import contacts_of
 from listings.forms import ListingForm
 from listings.models import CadSoftware, Category, Listing
@@ -41,6 +42,11 @@ def assert_demo_orders() -> None:
             deliveries = order.deliveries.all()
             assert deliveries and all(d.files.filter(name__startswith="design-").exists() for d in deliveries)
     assert orders.get(status="completed").revisions_used == 1
+    exocad = orders.get(status="delivered").files.get(name="case-14-16.constructionInfo")
+    with exocad.file.open("rb") as stored:
+        original = stored.read()
+    assert exocad.hide_patient_data and exocad.uploaded_by.username == "employer"
+    assert b"Keller" in original and b"Keller" not in blank_patient_data(original)  # what the designer gets
 
 
 def assert_demo_money_and_dispute() -> None:
