@@ -227,9 +227,13 @@ class PatientDataUnchecked(ApplicationError):
 
 # Elements emptied wherever they are; PROJECT_NAME_TAGS ("name" too) only as the root's children.
 PROJECT_NAME_ANYWHERE = {"projectname", "projecttitle"}
-# Attributes that describe the XML itself, not the patient: kept inside patient elements.
-_MARKUP_ATTRIBUTE_PREFIXES = {"xmlns", "xml"}
+# Attributes that describe the XML itself, not the patient, kept inside patient elements:
+# namespace declarations, and the XML Schema instance's own (xsi:nil, xsi:type, ...), known by
+# the namespace their prefix is bound to, not by the prefix.
+XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 _SCHEMA_ATTRIBUTES = {"nil", "type", "schemalocation", "nonamespaceschemalocation"}
+# A value shorter than this is not looked for elsewhere in the file ("Al" is in too many words).
+_SHORTEST_REPEATED_VALUE = 3
 
 _DECLARED_ENCODING = re.compile(rb"""\A<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 # A start tag the parser already found well-formed: its name, then its attributes.
@@ -246,8 +250,10 @@ def blank_patient_data(data: bytes) -> bytes:
     processing instructions included) of every element whose local name is a patient tag
     (`PatientFirstName`, `PatientBirthdate`, `DateOfBirth`, ...) and of everything inside it,
     with the values of its attributes; every attribute with a patient name on any element;
-    and the project name (`ProjectName`/`ProjectTitle` anywhere, `Name` as the root's child
-    or attribute), which exocad usually makes from the patient's name. Element tags stay, so
+    and the project name (`ProjectName`/`ProjectTitle` anywhere, as elements or attributes;
+    `Name` as the root's child or attribute), which exocad usually makes from the patient's
+    name. Then any other text or attribute that repeats one of the values blanked (a project
+    folder in a file path, say) is blanked too. Element tags stay, so
     `<PatientFirstName>Anna</PatientFirstName>` becomes `<PatientFirstName></PatientFirstName>`.
 
     expat finds the spans (its byte offsets), with DTDs refused as defusedxml does. UTF-8
@@ -306,6 +312,10 @@ class _Blanker:
         self.scopes: list[bool] = []  # for each open element: is its content blanked?
         self.open_span: int | None = None  # where blanked content started, until the next event
         self.open_kind = ""  # "text", "cdata" or "markup": what that content is
+        self.plain_open: int | None = None  # where kept text started, until the next event
+        self.plain_kind = ""
+        self.kept: list[tuple[int, int, str]] = []  # text and attribute values kept: (start, end, kind)
+        self.secrets: set[str] = set()  # the values blanked, looked for in what is kept
         self.in_cdata = False
         parser = expat.ParserCreate(encoding="UTF-8", namespace_separator=" ")
         parser.StartElementHandler = self._start
@@ -327,6 +337,7 @@ class _Blanker:
             raise PatientDataUnchecked("The file is not well-formed XML.") from error
         if not self.root_seen:
             raise PatientDataUnchecked("The file is not well-formed XML.")
+        self._blank_repeated_values()
         pieces, position = [], 0
         for start, end in sorted(self.spans):
             pieces.append(self.data[position:start])
@@ -334,19 +345,41 @@ class _Blanker:
         pieces.append(self.data[position:])
         return b"".join(pieces)
 
+    def _blank_repeated_values(self) -> None:
+        """Blank kept text (adjacent pieces joined) and attribute values that contain a value
+        already blanked, compared without case."""
+        secrets = [secret for secret in self.secrets if len(secret) >= _SHORTEST_REPEATED_VALUE]
+        if not secrets:
+            return
+        joined: list[list[int]] = []
+        for start, end, kind in sorted(self.kept):
+            if kind == "text" and joined and joined[-1][1] == start and joined[-1][2] == 1:
+                joined[-1][1] = end
+            else:
+                joined.append([start, end, 1 if kind == "text" else 0])
+        for start, end, _ in joined:
+            value = self.data[start:end].decode("utf-8", "replace").lower()
+            if any(secret in value for secret in secrets):
+                self.spans.append((start, end))
+
     # Events
 
     def _here(self) -> int:
-        """The offset of the event being handled, closing the blanked content before it."""
+        """The offset of the event being handled, closing the content before it."""
         index = self.parser.CurrentByteIndex
         if self.open_span is not None:
-            self._close(self.open_span, index)
+            self._close(self.open_span, index, self.open_kind)
+            self.spans.append((self.open_span, index))
+            self.secrets.add(self.data[self.open_span:index].decode("utf-8", "replace").strip().lower())
             self.open_span = None
+        if self.plain_open is not None:
+            self._close(self.plain_open, index, self.plain_kind)
+            self.kept.append((self.plain_open, index, self.plain_kind))
+            self.plain_open = None
         return index
 
-    def _close(self, start: int, end: int) -> None:
+    def _close(self, start: int, end: int, kind: str) -> None:
         piece = self.data[start:end]
-        kind = self.open_kind
         # Offsets are trusted only when they land where the markup says they should.
         safe = (
             (kind == "text" and b"<" not in piece)
@@ -355,7 +388,6 @@ class _Blanker:
         )
         if not safe:
             raise PatientDataUnchecked("The file's patient data could not be located reliably.")
-        self.spans.append((start, end))
 
     def _blanking(self) -> bool:
         return bool(self.scopes) and self.scopes[-1]
@@ -372,20 +404,31 @@ class _Blanker:
             self._blanking() or _is_patient_tag(local) or local in PROJECT_NAME_ANYWHERE
             or (depth == 1 and local in PROJECT_NAME_TAGS)
         )
-        self._blank_attributes(index, inside_patient=blanked, root=depth == 0)
+        self._blank_attributes(index, list(attributes), inside_patient=blanked, root=depth == 0)
         self.scopes.append(blanked)
 
-    def _blank_attributes(self, index: int, *, inside_patient: bool, root: bool) -> None:
+    def _blank_attributes(self, index: int, expanded: list[str], *, inside_patient: bool, root: bool) -> None:
+        """`expanded`: expat's names of the tag's attributes, in order ("namespace local"),
+        without the namespace declarations."""
         tag = _START_TAG.match(self.data, index)
         if tag is None:
             raise PatientDataUnchecked("The file's patient data could not be located reliably.")
-        for attribute in _ATTRIBUTE.finditer(self.data, *tag.span("attributes")):
-            prefix, _, local = attribute["name"].decode("utf-8").lower().rpartition(":")
-            if (prefix or local) in _MARKUP_ATTRIBUTE_PREFIXES:
+        found = [attribute for attribute in _ATTRIBUTE.finditer(self.data, *tag.span("attributes"))
+                 if not attribute["name"].lower().startswith(b"xmlns")]
+        if len(found) != len(expanded):
+            raise PatientDataUnchecked("The file's patient data could not be located reliably.")
+        for attribute, name in zip(found, expanded, strict=True):
+            namespace, _, local = name.rpartition(" ")
+            local = local.lower()
+            if namespace == XSI_NAMESPACE and local in _SCHEMA_ATTRIBUTES:
                 continue
-            named_for_patient = _is_patient_tag(local) or (root and local in PROJECT_NAME_TAGS)
-            if named_for_patient or (inside_patient and not (prefix and local in _SCHEMA_ATTRIBUTES)):
+            named_for_patient = (_is_patient_tag(local) or local in PROJECT_NAME_ANYWHERE
+                                 or (root and local in PROJECT_NAME_TAGS))
+            if named_for_patient or inside_patient:
                 self.spans.append(attribute.span("value"))
+                self.secrets.add(attribute["value"].decode("utf-8", "replace").strip().lower())
+            else:
+                self.kept.append((*attribute.span("value"), "attribute"))
 
     def _end(self, name: str) -> None:
         self._here()
@@ -393,8 +436,11 @@ class _Blanker:
 
     def _text(self, text: str) -> None:
         index = self._here()
+        kind = "cdata" if self.in_cdata else "text"
         if self._blanking() and text.strip():
-            self.open_span, self.open_kind = index, "cdata" if self.in_cdata else "text"
+            self.open_span, self.open_kind = index, kind
+        elif text.strip():
+            self.plain_open, self.plain_kind = index, kind
 
     def _comment_or_instruction(self, *args) -> None:
         index = self._here()

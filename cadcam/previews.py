@@ -8,6 +8,7 @@ files, deliverables and message attachments, and by the views that serve them:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -84,6 +85,17 @@ def patient_copy_note(*, name: str, hidden: bool, uploader_id: int | None, viewe
     return PATIENT_COPY_NOTES["blanked"]
 
 
+def patient_safe_name(*, name: str, hidden: bool, uploader_id: int | None, viewer) -> str:
+    """The file name `viewer` sees and downloads: exocad names a project file after the patient
+    ("Smith_John.constructionInfo"), so whoever gets the blanked copy gets a name made of a
+    fingerprint of the original name instead ("case-3f9a1c0e.constructionInfo")."""
+    if preview_kind(name) != "construction_info" or patient_data_visible(
+        hidden=hidden, uploader_id=uploader_id, viewer=viewer
+    ):
+        return name
+    return f"case-{hashlib.sha256(name.encode()).hexdigest()[:8]}.constructionInfo"
+
+
 def patient_safe_file_response(request, field_file, *, filename: str, hidden: bool, uploader_id: int | None,
                                as_attachment: bool = True, back_url: str = ""):
     """The download of a private file for `request.user`, whom the view has already allowed
@@ -104,7 +116,9 @@ def patient_safe_file_response(request, field_file, *, filename: str, hidden: bo
         logger.exception("Could not read %s to blank its patient data", field_file.name)
         return _not_passed_on(request, filename=filename, back_url=back_url, status=503,
                               reason="The file could not be read from storage just now. Try again in a minute.")
-    return private_bytes_response(data, filename=filename, as_attachment=as_attachment)
+    return private_bytes_response(
+        data, filename=patient_safe_name(name=filename, hidden=hidden, uploader_id=uploader_id, viewer=request.user),
+        as_attachment=as_attachment)
 
 
 def _not_passed_on(request, *, filename: str, reason: str, back_url: str, status: int):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import public_profile_for
 from cadcam.construction_info import read_construction_info
 from cadcam.errors import ApplicationError
-from cadcam.previews import patient_data_visible, patient_safe_file_response, preview_kind
+from cadcam.previews import patient_data_visible, patient_safe_file_response, patient_safe_name, preview_kind
 from cadcam.staff import acting_as_staff
 from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
@@ -262,7 +262,8 @@ def attachment_summary(request, pk: int, file_id: int):
     context = {
         "summary": summary if show_patient else summary.without_patient_data(),
         "patient_data_withheld": summary.has_patient_data and not show_patient,
-        "file_name": attachment.name,
+        "file_name": patient_safe_name(name=attachment.name, hidden=attachment.hide_patient_data,
+                                       uploader_id=attachment.message.sender_id, viewer=request.user),
         "back_url": attachment.message.conversation.get_absolute_url(),
     }
     if request.headers.get("HX-Request"):

@@ -83,10 +83,11 @@ def orders_export(user) -> list[dict]:
 
 def order_partner_ids(user) -> QuerySet:
     """The ids of the people the user has worked with: the other party of every order the user
-    sent or received, except one still waiting for the client's payment (the designer never saw it).
-    Registered as a contact source for private listings (listings/contacts.py)."""
+    sent or received whose payment was authorized (an order never paid, waiting or expired, was
+    never seen by the designer). Registered as a contact source for private listings
+    (listings/contacts.py)."""
     return (
-        Order.objects.filter(Q(employer=user) | Q(freelancer=user)).exclude(status=S.PENDING_PAYMENT)
+        Order.objects.filter(Q(employer=user) | Q(freelancer=user), authorized_at__isnull=False)
         .annotate(other=Case(When(employer=user, then=F("freelancer")), default=F("employer")))
         .values("other")
     )

@@ -27,3 +27,10 @@ def patient_copy_note(context, name: str, hidden: bool, uploader_id: int | None)
     """Which copy of an exocad file the request's user downloads (cadcam.previews.patient_copy_note)."""
     viewer = getattr(context.get("request"), "user", None)
     return previews.patient_copy_note(name=name, hidden=hidden, uploader_id=uploader_id, viewer=viewer)
+
+
+@register.simple_tag(takes_context=True)
+def patient_safe_name(context, name: str, hidden: bool, uploader_id: int | None) -> str:
+    """The file name the request's user sees (cadcam.previews.patient_safe_name)."""
+    viewer = getattr(context.get("request"), "user", None)
+    return previews.patient_safe_name(name=name, hidden=hidden, uploader_id=uploader_id, viewer=viewer)

@@ -140,7 +140,7 @@ def test_everything_inside_a_patient_element_is_emptied_but_its_markup_kept():
 
     assert blanked(text) == (
         '<ConstructionInfo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-        '  <Patient id="" xsi:nil="false" xml:lang="pl">\n'
+        '  <Patient id="" xsi:nil="false" xml:lang="">\n'
         "    <First></First>\n"
         "    \n"
         '    <Born year=""></Born>\n'

@@ -13,7 +13,7 @@ from django import template
 from django.template.loader import select_template
 from django.urls import reverse
 
-from cadcam.previews import patient_copy_note
+from cadcam.previews import patient_copy_note, patient_safe_name
 from messaging.forms import MessageForm
 from messaging.models import Conversation
 from messaging.selectors import last_read_by, messages_of, order_conversation_of, read_receipt
@@ -75,9 +75,11 @@ def attachment_row(context, attachment):
         name=attachment.name, hidden=attachment.hide_patient_data, uploader_id=attachment.message.sender_id,
         viewer=getattr(request, "user", None),
     )
+    shown_name = patient_safe_name(name=attachment.name, hidden=attachment.hide_patient_data,
+                                   uploader_id=attachment.message.sender_id, viewer=getattr(request, "user", None))
     return chosen.render(
         {
-            "file_name": attachment.name,
+            "file_name": shown_name,
             "file_size": attachment.size,
             "download_url": reverse("messaging:download", args=ids),
             "summary_url": reverse("messaging:attachment_summary", args=ids) if is_construction_info else "",

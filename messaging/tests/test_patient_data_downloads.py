@@ -65,7 +65,7 @@ def test_the_recipient_gets_the_blanked_copy_and_the_sender_the_original(client)
     response, body = fetch(client, recipient, attachment)
     assert response.status_code == 200
     assert body == BLANKED
-    assert response["Content-Disposition"] == 'attachment; filename="case.constructionInfo"'
+    assert re.fullmatch(r'attachment; filename="case-[0-9a-f]{8}\.constructionInfo"', response["Content-Disposition"])
     assert response["Cache-Control"] == "private, no-store"
 
     assert fetch(client, sender, attachment)[1] == CONSTRUCTION_INFO

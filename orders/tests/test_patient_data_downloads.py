@@ -57,7 +57,7 @@ def test_the_other_party_downloads_a_copy_with_the_patient_data_blanked(client):
     assert b"<ProjectName></ProjectName>" in body
     assert b"<Number>46</Number><ReconstructionType>Abutment</ReconstructionType>" in body
     assert b"<ImplantType>Straumann BLX RB</ImplantType>" in body
-    assert response["Content-Disposition"] == 'attachment; filename="case.constructionInfo"'
+    assert re.fullmatch(r'attachment; filename="case-[0-9a-f]{8}\.constructionInfo"', response["Content-Disposition"])
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Length"] == str(len(body))
     assert response["Cache-Control"] == "private, no-store"
@@ -105,7 +105,7 @@ def test_the_inline_preview_is_blanked_too(client):
     assert response.status_code == 200
     assert body == blank_patient_data(CONSTRUCTION_INFO)
     assert original == CONSTRUCTION_INFO
-    assert response["Content-Disposition"] == 'inline; filename="case.constructionInfo"'
+    assert re.fullmatch(r'inline; filename="case-[0-9a-f]{8}\.constructionInfo"', response["Content-Disposition"])
     assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Frame-Options"] == "SAMEORIGIN"
     assert response["Content-Security-Policy"].startswith("default-src 'none'")
