@@ -46,6 +46,16 @@ class User(AbstractUser):
         return self.suspended_at is not None
 
 
+# Saves of an account that change nothing other people see of it: signing in, a new password.
+_FIELDS_OTHERS_DO_NOT_SEE = frozenset({"last_login", "password"})
+
+
+def changes_what_others_see(*, created: bool, update_fields) -> bool:
+    """Whether a later save of a User or Profile (the arguments of post_save) may change what
+    pages show of the person: their name, badge or account. Caches of such pages listen."""
+    return not created and (update_fields is None or not set(update_fields) <= _FIELDS_OTHERS_DO_NOT_SEE)
+
+
 def profile_photo_path(profile: "Profile", filename: str) -> str:
     return f"profiles/{profile.user_id}/{filename}"
 

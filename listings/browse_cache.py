@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
-from accounts.models import Profile, User
+from accounts.models import Profile, User, changes_what_others_see
 from cadcam.cache import bump_tokens, token_from
 from listings.models import CadSoftware, Category, Listing, ListingImage
 
@@ -153,10 +153,6 @@ def put(cache_key: str, value) -> None:
 
 # --- what invalidates it (connected in ListingsConfig.ready) -------------------------------
 
-# Saves of an account that change nothing a card shows.
-_USER_FIELDS_NOT_SHOWN = frozenset({"last_login", "password"})
-
-
 def _listing_changed(sender, instance, **kwargs) -> None:
     if getattr(instance, "edit_of_id", None) is None:  # an edit in review shows nowhere until approved
         bump()
@@ -172,9 +168,8 @@ def _reference_changed(sender, **kwargs) -> None:
 
 def _account_changed(sender, instance, created=False, update_fields=None, **kwargs) -> None:
     """A seller's name, badge or account (a suspended seller's listings leave browse)."""
-    if created or (update_fields is not None and set(update_fields) <= _USER_FIELDS_NOT_SHOWN):
-        return
-    bump()
+    if changes_what_others_see(created=created, update_fields=update_fields):
+        bump()
 
 
 def connect_signals() -> None:

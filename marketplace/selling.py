@@ -41,13 +41,13 @@ def selling(request) -> dict:
     return {"sells": SimpleLazyObject(lambda: sells(user))}
 
 
-def _listing_changed(sender, instance: Listing, created=False, **kwargs) -> None:
-    if created or kwargs.get("signal") is post_delete:
+def _listing_changed(sender, instance: Listing, created=False, signal=None, **kwargs) -> None:
+    if created or signal is post_delete:
         bump_tokens(_token_key(instance.owner_id))
 
 
-def _account_changed(sender, instance: PayoutAccount, created=False, **kwargs) -> None:
-    if created or kwargs.get("signal") is post_delete:
+def _account_changed(sender, instance: PayoutAccount, created=False, signal=None, **kwargs) -> None:
+    if created or signal is post_delete:
         bump_tokens(_token_key(instance.user_id))
 
 

@@ -23,8 +23,9 @@ def changed_for(user_ids: Iterable[int]) -> None:
     bump_tokens(*(token_key(user_id) for user_id in set(user_ids)))
 
 
-def _message_changed(sender, instance: Message, **kwargs) -> None:
-    if kwargs.get("created", True) or kwargs.get("update_fields") is None or "sender" in kwargs["update_fields"]:
+def _message_changed(sender, instance: Message, created=False, signal=None, **kwargs) -> None:
+    """A message written or deleted; an edit of one leaves the counts as they are."""
+    if created or signal is post_delete:
         changed_for(Participant.objects.filter(conversation_id=instance.conversation_id).values_list(
             "user_id", flat=True))
 

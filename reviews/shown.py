@@ -14,15 +14,13 @@ from django.db.models.signals import post_delete, post_save
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Profile, User
+from accounts.models import Profile, User, changes_what_others_see
 from cadcam.cache import bump_tokens, current_token, kept_many
 from listings.models import Listing
 from reviews.models import Review
 
 # Short enough that a change whose token move was lost (Redis did not answer then) shows soon.
 SECONDS = 600
-# Saves of an account that change no name.
-_FIELDS_NOT_SHOWN = frozenset({"last_login", "password"})
 
 
 def token_key(subject_id: int) -> str:
@@ -60,9 +58,8 @@ def _name_changed(user_id: int) -> None:
 
 
 def _account_changed(sender, instance, created=False, update_fields=None, **kwargs) -> None:
-    if created or (update_fields is not None and set(update_fields) <= _FIELDS_NOT_SHOWN):
-        return
-    _name_changed(instance.pk if isinstance(instance, User) else instance.user_id)
+    if changes_what_others_see(created=created, update_fields=update_fields):
+        _name_changed(instance.pk if isinstance(instance, User) else instance.user_id)
 
 
 def _listing_changed(sender, instance: Listing, **kwargs) -> None:
