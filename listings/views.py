@@ -129,19 +129,24 @@ def cached_anonymous_page(request) -> HttpResponse | None:
     return response
 
 
-def _short_query(form) -> str:
+def _filter_pairs(form) -> list[tuple[str, str]]:
     """The filters' own valid parameters that say something: no `q=&category=&…`, so the
     address bar, shared links and the page links stay short (and the same for everyone)."""
     if not form.is_bound:
-        return ""
-    return urlencode([(name, value) for name in form.fields for value in form.data.getlist(name) if value != ""])
+        return []
+    return [(name, value) for name in form.fields for value in form.data.getlist(name) if value != ""]
+
+
+def _browse_url(pairs) -> str:
+    """/listings/ with these parameters, the empty ones left out."""
+    kept = [(name, value) for name, value in pairs if value != ""]
+    return reverse("listings:browse") + (f"?{urlencode(kept)}" if kept else "")
 
 
 def browse(request):
     if not _is_fragment(request) and any(value == "" for _, values in request.GET.lists() for value in values):
         # The form sent without JavaScript names every field: the same page under its short address.
-        kept = [(name, value) for name, values in request.GET.lists() for value in values if value != ""]
-        return redirect(reverse("listings:browse") + (f"?{urlencode(kept)}" if kept else ""))
+        return redirect(_browse_url((name, value) for name, values in request.GET.lists() for value in values))
     number = _page_token(request.GET.get("page"))
     versions = browse_cache.current_versions_or_none()
     held = remembered_reference()
@@ -161,14 +166,12 @@ def browse(request):
         "page": page,
         "favorite_ids": favorite_ids_of(request.user, page.object_list),
         # the filters' own valid parameters only: the same for everyone who shares the page
-        "query_string": _short_query(form),
+        "query_string": urlencode(_filter_pairs(form)),
     }
     template = "listings/_results.html" if _is_fragment(request) else "listings/browse.html"
     response = _vary(render(request, template, context))
     if _is_fragment(request):  # what htmx puts in the address bar (hx-push-url): the short address
-        page = request.GET.get("page", "")
-        query = "&".join(part for part in (context["query_string"], urlencode({"page": page}) if page else "") if part)
-        response["HX-Push-Url"] = reverse("listings:browse") + (f"?{query}" if query else "")
+        response["HX-Push-Url"] = _browse_url([*_filter_pairs(form), ("page", request.GET.get("page", ""))])
     if versions is not None and not request.user.is_authenticated and not len(get_messages(request)):
         # The middleware keeps it once the rest of the stack has added its headers.
         response.browse_page = (_page_key(request, versions, held), versions)
