@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from accounts.selectors import name_fields
 from cadcam.db import read_replica
 from cadcam.staff import acting_as_staff
 from listings import browse_cache
@@ -151,8 +152,7 @@ def favorite_ids_in_order(user) -> QuerySet:
 
 # What a card (templates/listings/_card.html) reads of a listing, its category and its seller.
 CARD_FIELDS = ("title", "slug", "is_private", "price_cents", "is_per_unit", "unit_name", "turnaround_days",
-               "rating_count", "rating_avg", "category__name", "owner__username", "owner__first_name",
-               "owner__last_name", "owner__profile__user", "owner__profile__display_name",
+               "rating_count", "rating_avg", "category__name", *name_fields("owner"),
                "owner__profile__account_type", "owner__profile__company_name", "owner__profile__verified_at")
 
 
