@@ -226,6 +226,10 @@ UNPAID_CASE_FILES_QUOTA_BYTES = env.int("UNPAID_CASE_FILES_QUOTA_BYTES", default
 # ... and the files of a case that ended unpaid are deleted this many days after it ended.
 UNPAID_CASE_FILES_KEPT_DAYS = env.int("UNPAID_CASE_FILES_KEPT_DAYS", default=7)
 SEND_CASE_PER_HOUR = env.int("SEND_CASE_PER_HOUR", default=20)
+# The design review page draws a 3D file only up to this many triangles (docs/previews.md):
+# above it a browser without a strong graphics card stalls, so the page lists the pins and
+# offers the download instead.
+PREVIEW_MAX_TRIANGLES = env.int("PREVIEW_MAX_TRIANGLES", default=3_000_000)
 # Files attached to messages (dispute threads included) by one account in 24 hours.
 MESSAGE_FILES_DAILY_QUOTA_BYTES = env.int("MESSAGE_FILES_DAILY_QUOTA_BYTES", default=1024**3)
 STORAGES = {

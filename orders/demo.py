@@ -2,7 +2,8 @@
 
 Five cases sent by the demo lab (@employer) to the demo designer (@freelancer) on her
 public listings, each walked through the real services to a different state: waiting for
-the designer, in progress, delivered, completed (after one revision), and one the lab
+the designer, in progress, delivered (with two comments the lab pinned on the design),
+completed (after one revision whose pins the designer resolved), and one the lab
 withdrew before it was accepted, long enough ago that its case file has been deleted (files
 of cases that end unpaid are kept UNPAID_CASE_FILES_KEPT_DAYS). The payments go through the
 simulated gateway, as on the test-mode payment page.
@@ -31,7 +32,8 @@ from django.utils import timezone
 from accounts.models import User
 from cadcam.files import check_case_file
 from listings.models import Listing
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, Pin
+from orders.pin_services import pin_create, pin_resolve
 from orders.services import (
     order_accept,
     order_complete,
@@ -127,8 +129,8 @@ def binary_stl(triangles: Sequence[Triangle], *, header: str) -> bytes:
     return header.encode("ascii")[:80].ljust(80, b" ") + struct.pack("<I", len(triangles)) + body
 
 
-def dental_stl(name: str, teeth: Iterable[Tooth], *, title: str) -> SimpleUploadedFile:
-    """Teeth side by side along x (a bridge, a veneer set), as a binary STL upload."""
+def row_triangles(teeth: Iterable[Tooth]) -> list[Triangle]:
+    """Teeth side by side along x (a bridge, a veneer set), centred on x = 0."""
     triangles: list[Triangle] = []
     teeth = list(teeth)
     x = -sum(tooth.width for tooth in teeth) / 2
@@ -136,8 +138,13 @@ def dental_stl(name: str, teeth: Iterable[Tooth], *, title: str) -> SimpleUpload
     for tooth in teeth:
         triangles += tooth_triangles(tooth, x=x + tooth.width / 2, segments=detail, rings=max(8, detail // 4))
         x += tooth.width + 0.3  # the gap between the dies, or the connector space
-    upload = SimpleUploadedFile(name, binary_stl(triangles, header=f"CadCam Masters demo - {title} - units mm"),
-                                content_type="model/stl")
+    return triangles
+
+
+def dental_stl(name: str, teeth: Iterable[Tooth], *, title: str) -> SimpleUploadedFile:
+    """Teeth side by side along x (row_triangles), as a binary STL upload."""
+    stl = binary_stl(row_triangles(teeth), header=f"CadCam Masters demo - {title} - units mm")
+    upload = SimpleUploadedFile(name, stl, content_type="model/stl")
     check_case_file(upload)  # the same check as the upload forms: a demo file must pass it
     return upload
 
@@ -158,6 +165,42 @@ def die(tooth: Tooth) -> Tooth:
 
 
 @dataclass(frozen=True)
+class DemoPin:
+    """A pin the lab places on the first delivery's design: on the surface point nearest to
+    `near`; with `to`, a measurement to the surface point nearest to that."""
+
+    text: str
+    near: Point
+    to: Point | None = None
+    reply: str = ""  # sent with the revision request, then resolved by the designer with this reply
+
+
+def surface_point(triangles: Sequence[Triangle], near: Point) -> tuple[Point, Point]:
+    """The centre of the triangle nearest to `near`, and its outward normal: a point on the mesh."""
+    def centre(t: Triangle) -> Point:
+        return (sum(p[0] for p in t) / 3, sum(p[1] for p in t) / 3, sum(p[2] for p in t) / 3)
+
+    nearest = min(triangles, key=lambda t: math.dist(centre(t), near))
+    return centre(nearest), _normal(*nearest)
+
+
+def _place_pins(order: Order, spec: DemoOrder, by: User) -> list[Pin]:
+    design = order.files.get(delivery__number=1)
+    triangles = row_triangles(spec.teeth)
+    pins = []
+    for pin in spec.pins:
+        point, normal = surface_point(triangles, pin.near)
+        end = surface_point(triangles, pin.to)[0] if pin.to else None
+        # Looking at the point along its normal from 30 mm, a little from above, as the lab did.
+        eye = [p + 30 * n for p, n in zip(point, normal, strict=True)]
+        eye[2] += 10
+        camera = {"position": eye, "target": list(point), "up": [0, 0, 1]}
+        pins.append(pin_create(file=design, by=by, text=pin.text, point=point, normal=normal, camera=camera,
+                               end=end))
+    return pins
+
+
+@dataclass(frozen=True)
 class DemoOrder:
     ref: str  # the lab reference at the start of the instructions; identifies the demo order
     listing: str  # title of one of the demo designer's public listings
@@ -171,6 +214,7 @@ class DemoOrder:
     delivery_note: str = ""
     revision: tuple[str, ...] = ()  # (what the lab asks, the note of the second delivery): one revision round
     exocad_project: str = ""  # a .constructionInfo sent with the scan, patient data hidden from the designer
+    pins: tuple[DemoPin, ...] = ()  # placed by the lab on the first delivery (and sent with the revision)
 
     @property
     def full_instructions(self) -> str:
@@ -192,6 +236,12 @@ DEMO_ORDERS = [
             "The mesial contact with 35 is too open; please close it to 0.05 mm.",
             "Mesial contact with 35 closed to 0.05 mm. Nothing else changed.",
         ),
+        pins=(
+            DemoPin("Mesial contact with 35 is open here.", near=(-5.4, 0.0, 4.0),
+                    reply="Closed to 0.05 mm in the revision."),
+            DemoPin("Occlusal height to check against 26.", near=(0.0, 0.0, 7.0), to=(0.0, 0.0, 0.0),
+                    reply="Checked in the articulator: light contact, no change needed."),
+        ),
     ),
     DemoOrder(
         ref="BSL-2058", listing=CROWNS, state=S.DELIVERED, quantity=3, options=("Cut-back for layering",),
@@ -203,6 +253,12 @@ DEMO_ORDERS = [
         teeth=(PREMOLAR, PREMOLAR, MOLAR), case_file="case-14-16.stl", design_file="design-14-16.stl",
         delivery_note="Bridge 14-16 with 0.8 mm buccal cut-back; connectors 10.5 mm² and 11 mm².",
         exocad_project="case-14-16.constructionInfo",
+        pins=(
+            DemoPin("Connector 14-15 looks thinner than 9 mm² here; please check the cross-section.",
+                    near=(-5.1, 0.0, 3.5)),
+            DemoPin("Margin on 16 is open distally: the crown edge stands about 0.1 mm off the chamfer.",
+                    near=(12.9, 0.0, 0.4)),
+        ),
     ),
     DemoOrder(
         ref="BSL-2063", listing=VENEERS, state=S.ACCEPTED, quantity=4, options=("Express 24 h",),
@@ -290,11 +346,14 @@ def _create(spec: DemoOrder, *, employer: User, freelancer: User) -> Order:
         design = f"{spec.ref} design"
         order_deliver(order=order, by=freelancer, note=spec.delivery_note,
                       files=[dental_stl(spec.design_file, spec.teeth, title=design)])
+        pins = _place_pins(order, spec, employer)
         if spec.revision:
             message, note = spec.revision
-            order = order_request_revision(order=order, by=employer, message=message)
+            order = order_request_revision(order=order, by=employer, message=message, pins=pins)
             order_deliver(order=order, by=freelancer, note=note,
                           files=[dental_stl(spec.design_file.replace(".stl", "-v2.stl"), spec.teeth, title=design)])
+            for pin, pin_spec in zip(pins, spec.pins, strict=True):
+                pin_resolve(pin=pin, by=freelancer, reply=pin_spec.reply)
     if target >= STEPS.index(S.COMPLETED):
         order_complete(order=order, by=employer)
     order.refresh_from_db()

@@ -1,3 +1,6 @@
+import json
+import math
+
 from django import forms
 from django.utils import timezone
 
@@ -5,6 +8,8 @@ from cadcam.files import CASE_FILE_ACCEPT, check_case_file
 from cadcam.forms import Form, MultipleFileField
 from cadcam.previews import PATIENT_DATA_HELP
 from listings.models import Listing
+from orders.models import Pin
+from orders.pin_selectors import pins_sendable_with_revision
 
 FILE_HELP = (
     "STL, PLY, OBJ, DICOM, exocad and 3Shape project files, ZIP, images, PDF or DOCX; up to 100 MB each. "
@@ -66,9 +71,97 @@ class DeliveryForm(Form):
     hide_patient_data = hide_patient_data_field()
 
 
+class PinChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, pin) -> str:
+        what = pin.text or pin.get_kind_display()
+        if pin.length_mm is not None:
+            what = f"{what} ({pin.length_mm:.2f} mm)"
+        return f"{pin.number}. {what} — {pin.file.name}"
+
+
 class RevisionForm(Form):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="What should change?"
+    )
+    pins = PinChoices(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Pins sent with the request",
+        error_messages={"invalid_choice": "Pin %(value)s cannot go with this request: it was resolved, removed or "
+                                          "already sent. Reload the page and choose again."},
+    )
+
+    takes_order = True  # orders.views.act passes order=...
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pins"].queryset = pins_sendable_with_revision(order) if order else Pin.objects.none()
+        self.fields["pins"].initial = [pin.pk for pin in self.fields["pins"].queryset]
+
+
+class Vector(forms.Field):
+    """Three numbers "x,y,z" (what the viewer writes into the pin form's hidden fields)."""
+
+    widget = forms.HiddenInput
+    default_error_messages = {"invalid": "The pin's position was not understood. Click the model again."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            numbers = [float(part) for part in str(value)[:200].split(",")]
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if len(numbers) != 3 or not all(math.isfinite(number) for number in numbers):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return numbers
+
+
+class Camera(forms.Field):
+    """The view when the pin was placed, as JSON: {"position", "target", "up"} (the service
+    checks what is inside)."""
+
+    widget = forms.HiddenInput
+    default_error_messages = {"invalid": "The pin's view was not understood. Click the model again."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if len(value) > 1000:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class PinForm(Form):
+    """A pin the viewer fills: the picked point, its normal and the camera come from the page's
+    script as hidden fields; the person writes the text."""
+
+    kind = forms.ChoiceField(choices=Pin.Kind.choices, initial=Pin.Kind.COMMENT, widget=forms.HiddenInput)
+    point = Vector(error_messages={"required": "Click the model where the pin goes first."})
+    normal = Vector(error_messages={"required": "Click the model where the pin goes first."})
+    end = Vector(required=False)
+    camera = Camera(error_messages={"required": "Click the model where the pin goes first."})
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False, label="Comment",
+        help_text="What is wrong or to check here. Optional for a measurement.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Pin.Kind.MEASUREMENT and not data.get("end"):
+            raise forms.ValidationError("Pick the second point of the measurement.")
+        if data.get("kind") == Pin.Kind.COMMENT:
+            data["end"] = None
+            if not self.errors and not (data.get("text") or "").strip():
+                self.add_error("text", "Write what the pin is about.")
+        return data
+
+
+class PinResolveForm(Form):
+    reply = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="Reply",
+        error_messages={"required": "Write a reply saying what was done about it."},
     )
 
 

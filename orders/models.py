@@ -1,4 +1,7 @@
+import json
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from cadcam.money import format_cents
@@ -213,6 +216,77 @@ class OrderFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _vector() -> ArrayField:
+    return ArrayField(models.FloatField(), size=3)
+
+
+class Pin(models.Model):
+    """A comment pinned to a point on a 3D file of the order (STL, PLY, OBJ): where the lab
+    says "the margin is open here". Coordinates are the file's own (millimetres in dental CAD),
+    so a pin placed on one delivery also lands in place on the next. A measurement pin has a
+    second point and shows the distance between the two.
+
+    Written and resolved only in orders/pin_services.py; seen by whoever may see the file."""
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", "Comment"
+        MEASUREMENT = "measurement", "Measurement"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="pins")
+    file = models.ForeignKey(OrderFile, on_delete=models.CASCADE, related_name="pins")
+    number = models.PositiveIntegerField(help_text="1, 2, ... within the order: the number on the marker.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind, default=Kind.COMMENT)
+    text = models.TextField(max_length=2000, blank=True)
+    point = _vector()
+    normal = _vector()
+    end = ArrayField(models.FloatField(), size=3, null=True, blank=True)
+    # Where the camera was when the pin was placed (file coordinates): {"position", "target", "up"}.
+    camera = models.JSONField()
+    # The revision request that carried this pin to the designer (its "Revision requested" event).
+    revision = models.ForeignKey(OrderEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="pins")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    reply = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="orders_pin_number_once"),
+            models.CheckConstraint(condition=models.Q(point__len=3) & models.Q(normal__len=3),
+                                   name="orders_pin_points_are_3d"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="comment", end__isnull=True)
+                           | models.Q(kind="measurement", end__isnull=False, end__len=3)),
+                name="orders_pin_measurement_has_an_end",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resolved_at__isnull=True) | ~models.Q(reply=""),
+                name="orders_pin_resolved_with_a_reply",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pin {self.number} on {self.file}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def camera_json(self) -> str:
+        return json.dumps(self.camera, separators=(",", ":"))
+
+    @property
+    def length_mm(self) -> float | None:
+        """A measurement's distance between its two points, in file units (mm)."""
+        if self.end is None:
+            return None
+        return sum((a - b) ** 2 for a, b in zip(self.point, self.end, strict=True)) ** 0.5
 
 
 class OrderNotice(models.Model):

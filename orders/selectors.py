@@ -1,9 +1,9 @@
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
 from accounts.selectors import name_fields
 from cadcam.staff import acting_as_staff
-from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderEvent, OrderFile
+from orders.models import ENDED_UNPAID, NOT_YET_PAID, Order, OrderEvent, OrderFile, Pin
 from payments.models import LedgerEntry
 
 S = Order.Status
@@ -34,8 +34,10 @@ def order_for(viewer, pk: int) -> Order:
 
 
 def order_timeline(order: Order) -> QuerySet[OrderEvent]:
-    """The order's events, oldest first, with who acted (and the profile their name comes from)."""
-    return order.events.select_related("actor__profile")
+    """The order's events, oldest first, with who acted (and the profile their name comes from)
+    and the numbers of the pins a revision request carried."""
+    return order.events.select_related("actor__profile").prefetch_related(
+        Prefetch("pins", queryset=Pin.objects.only("number", "revision_id")))
 
 
 def _my_turn_first(orders: QuerySet[Order], my_turn: list[str]) -> QuerySet[Order]:

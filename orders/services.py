@@ -28,7 +28,8 @@ from cadcam.money import format_cents
 from cadcam.uploads import check_storage_quota, check_upload_batch
 from listings.models import Listing
 from orders.finishers import ACCEPT, PAYMENT, RELEASE
-from orders.models import ENDED_UNPAID, Delivery, Order, OrderEvent, OrderFile, OrderOption
+from orders.models import ENDED_UNPAID, Delivery, Order, OrderEvent, OrderFile, OrderOption, Pin
+from orders.pin_services import pins_attach_to_revision
 from orders.selectors import unpaid_case_files, unpaid_case_files_bytes
 from orders.transitions import (
     ACCEPT_WINDOW,
@@ -311,16 +312,18 @@ def order_deliver(*, order: Order, by: User, note: str = "", files: Sequence = (
 
 
 @transaction.atomic
-def order_request_revision(*, order: Order, by: User, message: str) -> Order:
+def order_request_revision(*, order: Order, by: User, message: str, pins: Sequence[Pin] = ()) -> Order:
+    """Send the delivery back with what should change, and any open pins placed on it."""
     order = lock_order(order)
     if not message.strip():
         raise ApplicationError("Say what should change: the designer reads your message.")
     if order.status == S.DELIVERED and by.pk == order.employer_id and not order.revisions_left:
         raise ApplicationError("All the revisions included in this order are used. You can complete the order.")
     apply_transition(order, "request_revision", by=by, note=message.strip())
+    sent = pins_attach_to_revision(order=order, event=order.events.latest("pk"), pins=pins)
     order.revisions_used += 1
     order.save(update_fields=["status", "revisions_used"])
-    notify_parties(order, "revision", to=[FREELANCER], message=message.strip())
+    notify_parties(order, "revision", to=[FREELANCER], message=message.strip(), pins=sent)
     return order
 
 

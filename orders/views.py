@@ -17,6 +17,7 @@ from cadcam.uploads import form_valid_with_uploads
 from listings.selectors import listing_visible_to
 from orders.forms import DeclineForm, DeliveryForm, RevisionForm, SendCaseForm
 from orders.models import ENDED_UNPAID, Order, OrderFile
+from orders.pin_selectors import with_pin_counts
 from orders.selectors import order_for, order_payment_step_pending, order_timeline
 from orders.services import (
     order_accept,
@@ -174,17 +175,21 @@ def pay_check(request, pk: int):
 @login_required
 def detail(request, pk: int):
     order = order_for(request.user, pk)
+    actions = allowed_actions(order, request.user)
+    deliveries = list(order.deliveries.prefetch_related("files__delivery"))
+    case_files = list(order.files.filter(delivery__isnull=True))
+    with_pin_counts(order, [*case_files, *(file for delivery in deliveries for file in delivery.files.all())])
     context = {
         "order": order,
         "is_freelancer": order.freelancer_id == request.user.pk,
         "is_employer": order.employer_id == request.user.pk,
-        "actions": allowed_actions(order, request.user),
+        "actions": actions,
         "payment_step_pending": order_payment_step_pending(order),
         "events": order_timeline(order),
-        "deliveries": order.deliveries.prefetch_related("files"),
-        "case_files": order.files.filter(delivery__isnull=True),
+        "deliveries": deliveries,
+        "case_files": case_files,
         "delivery_form": DeliveryForm(),
-        "revision_form": RevisionForm(),
+        "revision_form": RevisionForm(order=order) if "request_revision" in actions else None,
         "decline_form": DeclineForm(),
         "file_accept": CASE_FILE_ACCEPT,
     }
@@ -204,7 +209,8 @@ ACTIONS = {
                  "You withdrew the case. Nothing was charged."),
     "deliver": (DeliveryForm, _deliver, "Delivered. The client was told."),
     "request_revision": (RevisionForm, lambda order, user, data: order_request_revision(
-        order=order, by=user, message=data["message"]), "Revision requested. The designer was told."),
+        order=order, by=user, message=data["message"], pins=data["pins"]),
+        "Revision requested. The designer was told."),
     "complete": (None, lambda order, user, data: order_complete(order=order, by=user),
                  "The order is complete. Thank you!"),
 }
@@ -217,7 +223,8 @@ def act(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404
     form_class, run, success = ACTIONS[action]
-    form = form_class(request.POST, request.FILES, uploader=request.user) if form_class else None
+    extra = {"order": order} if getattr(form_class, "takes_order", False) else {}
+    form = form_class(request.POST, request.FILES, uploader=request.user, **extra) if form_class else None
     if form is not None and not form_valid_with_uploads(request, form):
         for errors in form.errors.values():
             for error in errors:
