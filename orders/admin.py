@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from cadcam.money import format_cents
-from orders.models import Delivery, Order, OrderEvent, OrderOption
+from orders.models import Delivery, Order, OrderEvent, OrderOption, Pin
 from payments.models import LedgerEntry
 
 
@@ -31,6 +31,14 @@ class DeliveryInline(ReadOnlyInline):
     fields = readonly_fields = ["number", "note", "created_at"]
 
 
+class PinInline(ReadOnlyInline):
+    model = Pin
+    fk_name = "order"
+    verbose_name_plural = 'pins on the 3D files ("Review in 3D" on the order page shows them on the model)'
+    fields = readonly_fields = ["number", "file", "author", "kind", "text", "revision", "resolved_at", "resolved_by",
+                                "reply"]
+
+
 class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
     verbose_name_plural = "ledger: where this order's money is"
@@ -46,7 +54,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "employer__email", "employer__username", "freelancer__email",
                      "freelancer__username"]
     list_select_related = ["employer", "freelancer"]
-    inlines = [OrderOptionInline, DeliveryInline, OrderEventInline, LedgerEntryInline]
+    inlines = [OrderOptionInline, DeliveryInline, OrderEventInline, PinInline, LedgerEntryInline]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Order._meta.fields]

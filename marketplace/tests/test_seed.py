@@ -1,3 +1,4 @@
+import struct
 from io import StringIO
 
 import pytest
@@ -9,12 +10,12 @@ from cadcam.construction_info import blank_patient_data
 from listings.contacts import contacts_of
 from listings.forms import ListingForm
 from listings.models import CadSoftware, Category, Listing
-from orders.models import Delivery, Order, OrderEvent, OrderFile
+from orders.models import Delivery, Order, OrderEvent, OrderFile, Pin
 
 pytestmark = pytest.mark.django_db
 
 COUNTED = [User, EmailAddress, Profile, VerificationRequest, DocumentAccess, Category, CadSoftware, Order, OrderEvent,
-           OrderFile, Delivery]
+           OrderFile, Delivery, Pin]
 
 
 def counts() -> dict[str, int]:
@@ -47,6 +48,36 @@ def assert_demo_orders() -> None:
         original = stored.read()
     assert exocad.hide_patient_data and exocad.uploaded_by.username == "employer"
     assert b"Keller" in original and b"Keller" not in blank_patient_data(original)  # what the designer gets
+    assert_demo_pins(orders)
+
+
+def triangle_centres(stored: OrderFile) -> list[tuple[float, ...]]:
+    with stored.file.open("rb") as stl:
+        data = stl.read()
+    count = int.from_bytes(data[80:84], "little")
+    centres = []
+    for i in range(count):
+        values = struct.unpack_from("<12f", data, 84 + 50 * i)
+        centres.append(tuple(sum(values[3 + axis::3]) / 3 for axis in range(3)))
+    return centres
+
+
+def assert_demo_pins(orders) -> None:
+    """The delivered order carries two open comments the lab pinned on the design; the completed
+    one two pins sent with its revision and resolved by the designer. Each sits on the mesh."""
+    delivered = orders.get(status="delivered")
+    pins = list(delivered.pins.select_related("file", "author"))
+    assert [(p.number, p.kind, p.author.username, p.is_resolved) for p in pins] == [
+        (1, "comment", "employer", False), (2, "comment", "employer", False)]
+    assert {p.file.name for p in pins} == {"design-14-16.stl"}
+    centres = triangle_centres(pins[0].file)
+    for pin in pins:
+        assert min(sum((a - b) ** 2 for a, b in zip(pin.point, c, strict=True)) for c in centres) < 1e-6
+    completed = orders.get(status="completed")
+    pins = list(completed.pins.select_related("revision", "resolved_by"))
+    assert len(pins) == 2 and all(p.revision and p.is_resolved and p.resolved_by.username == "freelancer"
+                                  for p in pins)
+    assert {p.kind for p in pins} == {"comment", "measurement"} and 5 < pins[1].length_mm < 8
 
 
 def assert_demo_money_and_dispute() -> None:

@@ -3,29 +3,12 @@
 // downloaded with a progress bar, parsed in a worker (mesh-worker.js) so a large file does
 // not freeze the page, and shown by viewer.js (three.js, loaded on demand).
 // See docs/previews.md.
+import { PreviewError, download, progressText, webglAvailable } from "./common.js";
 
 const MODAL_CLASS = "preview-modal";
 
 let dialog = null; // the one modal, built on first use
 let current = null; // the preview being loaded or shown
-
-class PreviewError extends Error {
-  constructor(message) {
-    super(message);
-    this.userMessage = message;
-  }
-}
-
-function humanSize(bytes) {
-  const units = ["bytes", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} ${units[0]}` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 function buildDialog() {
   const element = document.createElement("div");
@@ -101,70 +84,7 @@ function showProgress(received, total) {
   const percent = total ? Math.min(100, Math.round((received / total) * 100)) : 0;
   dialog.bar.style.width = `${percent}%`;
   dialog.progress.setAttribute("aria-valuenow", String(percent));
-  dialog.message.textContent = total
-    ? `Downloading… ${humanSize(received)} of ${humanSize(total)}`
-    : `Downloading… ${humanSize(received)}`;
-}
-
-async function download(url, expectedSize, signal) {
-  let response;
-  try {
-    response = await fetch(url, { credentials: "same-origin", signal });
-  } catch (error) {
-    if (error.name === "AbortError") {
-      throw error;
-    }
-    throw new PreviewError("The file could not be downloaded. Check your connection and try again.");
-  }
-  if (!response.ok) {
-    throw new PreviewError(`The file could not be downloaded (error ${response.status}).`);
-  }
-  const total = Number(response.headers.get("Content-Length")) || expectedSize || 0;
-  if (!response.body || !total) {
-    const buffer = await response.arrayBuffer();
-    showProgress(buffer.byteLength, buffer.byteLength);
-    return buffer;
-  }
-  // One buffer of the announced size, filled as chunks arrive: no second copy of a large file.
-  const reader = response.body.getReader();
-  let bytes = new Uint8Array(total);
-  let received = 0;
-  let frame = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      break;
-    }
-    if (received + value.length > bytes.length) {
-      const bigger = new Uint8Array(Math.max(bytes.length * 2, received + value.length));
-      bigger.set(bytes.subarray(0, received));
-      bytes = bigger;
-    }
-    bytes.set(value, received);
-    received += value.length;
-    if (!frame) {
-      frame = requestAnimationFrame(() => {
-        frame = 0;
-        showProgress(received, total);
-      });
-    }
-  }
-  cancelAnimationFrame(frame);
-  showProgress(received, total);
-  return received === bytes.length ? bytes.buffer : bytes.slice(0, received).buffer;
-}
-
-function webglAvailable() {
-  const canvas = document.createElement("canvas");
-  const gl = canvas.getContext("webgl2") || canvas.getContext("webgl");
-  if (!gl) {
-    return false;
-  }
-  const lose = gl.getExtension("WEBGL_lose_context");
-  if (lose) {
-    lose.loseContext();
-  }
-  return true;
+  dialog.message.textContent = progressText(received, total);
 }
 
 function stop() {
@@ -207,7 +127,7 @@ async function open(button) {
       );
     }
     const viewerModule = import("./viewer.js"); // loads while the file downloads
-    const buffer = await download(button.dataset.previewUrl, Number(button.dataset.previewSize), run.abort.signal);
+    const buffer = await download(button.dataset.previewUrl, Number(button.dataset.previewSize), run.abort.signal, showProgress);
     if (run.closed) {
       return;
     }
