@@ -50,17 +50,18 @@ def load_average() -> str:
 @contextmanager
 def gunicorn(extra_env: dict | None = None, *, workers: int = 1, threads: int = 1):
     """One production gunicorn; yields (base URL, master process). Its log is kept in a
-    temporary folder, named in the error when something fails."""
+    temporary folder, named in the error when something fails. Uploads go to a fresh folder
+    unless `extra_env` names one."""
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="cadcam-bench-"))
     (folder / "prometheus").mkdir()
-    env = os.environ | (extra_env or {}) | {
+    env = os.environ | {
         "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": settings.SECRET_KEY, "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_SECURE_SSL_REDIRECT": "false", "GUNICORN_BIND": f"{HOST}:{port}", "GUNICORN_WORKERS": str(workers),
         "GUNICORN_THREADS": str(threads), "DJANGO_MEDIA_ROOT": str(folder / "media"),
         "DJANGO_PRIVATE_MEDIA_ROOT": str(folder / "private"), "DJANGO_LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": str(folder / "prometheus"),
-    }
+    } | (extra_env or {})  # a caller may serve files it stored (DJANGO_PRIVATE_MEDIA_ROOT)
     log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the server below
     master = subprocess.Popen([sys.executable, "-m", "gunicorn", "cadcam.wsgi", "-c", "gunicorn.conf.py",
                                "--access-logfile", "/dev/null"], env=env, cwd=settings.BASE_DIR,
