@@ -1,0 +1,726 @@
+// The design review page (templates/orders/review.html): one delivered mesh in 3D with the
+// order's comments pinned to its surface. The page's DOM contract is described in
+// docs/previews.md ("Design review").
+//
+// - Before anything is downloaded, WebGL is checked (without it the page says so and the
+//   comments stay listed below: data-state="fallback").
+// - The file is downloaded with progress and handed to pick-worker.js, which parses it,
+//   sends the geometry back for drawing (viewer.js), and then builds a BVH to answer picks.
+//   A file with more triangles than data-max-triangles is not drawn (fallback, reason "size").
+// - Each [data-pin] of the list below gets a numbered marker over the canvas, moved on every
+//   frame; the list is re-read whenever it changes (htmx replaces #pins after each add,
+//   resolve or delete).
+// - A click on the model (not a drag) asks the worker for the surface point under the
+//   pointer and opens the pin form there; in measure mode two clicks measure a distance.
+// All coordinates exchanged with the server are the file's own (model) coordinates.
+import { PreviewError, download, progressText, webglAvailable } from "./common.js";
+
+const CLICK_TOLERANCE = 5; // CSS px a pointer may move between down and up and still be a click
+const FLY_MS = 400;
+
+const root = document.querySelector("[data-review]");
+if (root) {
+  startReview(root);
+}
+
+function startReview(root) {
+  const stage = root.querySelector("[data-review-stage]");
+  const status = root.querySelector("[data-review-status]");
+  const sizeOutput = root.querySelector("[data-review-size]");
+  const resetButton = root.querySelector("[data-review-reset]");
+  const measureButton = root.querySelector("[data-review-measure]");
+  const measurementOutput = root.querySelector("[data-review-measurement]");
+  // Rendered only for parties who may pin.
+  const saveMeasurementButton = root.querySelector("[data-review-save-measurement]");
+  const canPin = root.dataset.canPin === "1";
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+  let worker = null;
+  let viewer = null;
+  let overlay = null; // [data-review-markers]
+  let pickReady = false;
+  let pickUnavailable = ""; // why picking cannot work (a point cloud), once known
+  let nextPickId = 1;
+  const pendingPicks = new Map(); // id → { started, measuring }
+  let picks = 0;
+  let noteTimer = 0;
+
+  // Markers over the canvas. pinMarkers: one per [data-pin], rebuilt when the list changes;
+  // temporary: the new pin's marker and the measurement's two ends.
+  let pinMarkers = [];
+  let pinsSignature = null;
+  let activeNumber = null;
+  const temporary = new Map(); // key → { element, point, normal }
+  let measuring = false;
+  const measurement = { a: null, b: null, segment: null };
+  let formOpenedFor = null; // "comment" | "measurement" while the pin form is open for our pick
+
+  // --- state and status -------------------------------------------------------------------
+
+  function setState(state, message = "") {
+    root.dataset.state = state;
+    setStatus(message);
+  }
+
+  function setStatus(message, { error = false, note = false } = {}) {
+    clearTimeout(noteTimer);
+    status.textContent = message;
+    status.hidden = !message;
+    status.classList.toggle("is-error", error);
+    // Once the model is drawn, a message floats over it instead of taking the stage's place.
+    status.classList.toggle("is-note", note);
+  }
+
+  function showNote(message, ms = 0) {
+    setStatus(message, { note: true });
+    if (ms) {
+      noteTimer = setTimeout(() => setStatus(""), ms);
+    }
+  }
+
+  function fallback(reason, message) {
+    root.dataset.fallbackReason = reason;
+    setState("fallback", message);
+    stopWorker();
+  }
+
+  function fail(error) {
+    if (!error.userMessage) {
+      console.warn("design review: the model could not be shown", error);
+    }
+    const message = error.userMessage || "This file could not be shown in 3D.";
+    setState("error", `${message} The comments are listed below; download the file to open it in your CAD software.`);
+    status.classList.add("is-error");
+    stopWorker();
+    if (viewer) {
+      viewer.dispose();
+      viewer = null;
+    }
+  }
+
+  function stopWorker() {
+    if (worker) {
+      worker.terminate();
+      worker = null;
+    }
+  }
+
+  // --- loading ----------------------------------------------------------------------------
+
+  async function load() {
+    if (!webglAvailable()) {
+      fallback(
+        "webgl",
+        "This browser cannot draw 3D here (WebGL is off or not supported). The comments are listed below; download the file to open it in your CAD software."
+      );
+      return;
+    }
+    const viewerModule = import("./viewer.js"); // loads while the file downloads
+    viewerModule.catch(() => {}); // reported where it is awaited
+    let buffer;
+    try {
+      buffer = await download(root.dataset.meshUrl, Number(root.dataset.meshSize), undefined, (received, total) =>
+        setStatus(progressText(received, total))
+      );
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    setStatus("Preparing…");
+    worker = new Worker(new URL("./pick-worker.js", import.meta.url), { type: "module" });
+    worker.addEventListener("message", (event) => onWorkerMessage(event.data, viewerModule));
+    worker.addEventListener("error", (event) => {
+      if (!viewer) {
+        fail(new Error(`pick worker failed: ${event.message || "could not start"}`));
+      } else {
+        console.warn("design review: the pick worker failed", event.message);
+        pickUnavailable = "Point picking is not available on this page. The comments are listed below.";
+        pickReady = false;
+        stopWorker();
+      }
+    });
+    const maxTriangles = Number(root.dataset.maxTriangles) || 0;
+    worker.postMessage({ buffer, format: root.dataset.meshFormat, maxTriangles }, [buffer]);
+  }
+
+  function onWorkerMessage(data, viewerModule) {
+    if (data.id !== undefined) {
+      answerPick(data);
+    } else if (data.mesh) {
+      show(data.mesh, viewerModule).catch(fail);
+    } else if (data.bvhReady !== undefined) {
+      if (data.bvhReady) {
+        pickReady = true;
+        root.dataset.bvhMs = data.ms.toFixed(1);
+        root.dataset.pickReady = "1";
+        if (status.classList.contains("is-note")) {
+          setStatus(""); // "Preparing point picking…" is over
+        }
+      } else {
+        pickUnavailable = "This file is a point cloud: points on it cannot be picked.";
+      }
+    } else if (data.tooLarge) {
+      const { triangles, points } = data.tooLarge;
+      const max = Number(root.dataset.maxTriangles);
+      const what = points ? "points" : "triangles";
+      fallback(
+        "size",
+        `This model has ${triangles.toLocaleString("en")} ${what}, more than this viewer draws (${max.toLocaleString("en")}). The comments are listed below; download the file to open it in your CAD software.`
+      );
+    } else if (data.error) {
+      fail(new PreviewError(data.error));
+    }
+  }
+
+  async function show(mesh, viewerModule) {
+    const { createViewer } = await viewerModule;
+    if (root.dataset.state !== "loading") {
+      return;
+    }
+    viewer = createViewer(stage, mesh, { testid: "review-canvas", className: "review-canvas" });
+    overlay = document.createElement("div");
+    overlay.className = "pin-markers";
+    overlay.dataset.reviewMarkers = "";
+    stage.append(overlay);
+    viewer.onRender(placeMarkers);
+
+    const [x, y, z] = viewer.size;
+    const count = `${mesh.triangles.toLocaleString("en")} ${mesh.points ? "points" : "triangles"}`;
+    sizeOutput.textContent = `${x.toFixed(1)} × ${y.toFixed(1)} × ${z.toFixed(1)} mm · ${count}`;
+    resetButton.disabled = false;
+    measureButton.disabled = Boolean(mesh.points);
+    setState("ready");
+
+    overlay.addEventListener("click", onMarkerClick);
+    listenForClicks(viewer.canvas);
+    syncPins();
+    new MutationObserver(onPageChange).observe(document.body, { childList: true, subtree: true });
+  }
+
+  // --- picking ----------------------------------------------------------------------------
+
+  // A click is a primary-button press and release on the canvas that moved less than
+  // CLICK_TOLERANCE and was not a pan (right button, modifier keys) or a pinch (two fingers).
+  function listenForClicks(canvas) {
+    let gesture = null;
+    canvas.addEventListener("pointerdown", (event) => {
+      if (!event.isPrimary) {
+        if (gesture) {
+          gesture.cancelled = true; // a second finger: pinch or pan
+        }
+        return;
+      }
+      const panning = event.button !== 0 || event.shiftKey || event.ctrlKey || event.metaKey;
+      gesture = { id: event.pointerId, x: event.clientX, y: event.clientY, cancelled: panning };
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (gesture && event.pointerId === gesture.id) {
+        if (Math.hypot(event.clientX - gesture.x, event.clientY - gesture.y) >= CLICK_TOLERANCE) {
+          gesture.cancelled = true; // an orbit
+        }
+      }
+    });
+    canvas.addEventListener("pointercancel", () => {
+      gesture = null;
+    });
+    canvas.addEventListener("pointerup", (event) => {
+      const click = gesture && event.pointerId === gesture.id && !gesture.cancelled;
+      const moved = gesture && Math.hypot(event.clientX - gesture.x, event.clientY - gesture.y) >= CLICK_TOLERANCE;
+      gesture = null;
+      if (click && !moved) {
+        requestPick(event);
+      }
+    });
+  }
+
+  function requestPick(event) {
+    // The event's own time stamp (same clock as performance.now()) includes any wait before
+    // this handler ran, so data-last-pick-ms is what the user waits from releasing the button.
+    const now = performance.now();
+    const started = event.timeStamp > 0 && event.timeStamp <= now ? event.timeStamp : now;
+    if (!worker || pickUnavailable) {
+      showNote(pickUnavailable || "Point picking is not available.", 4000);
+      return;
+    }
+    if (!pickReady) {
+      showNote("Preparing point picking…");
+    }
+    const { origin, direction } = viewer.rayAt(event.clientX, event.clientY);
+    const id = nextPickId;
+    nextPickId += 1;
+    pendingPicks.set(id, { started, measuring });
+    // Sent even before the BVH is ready: the worker answers it as soon as it is built.
+    worker.postMessage({ pick: { origin, direction, id } });
+  }
+
+  function answerPick({ id, hit }) {
+    const request = pendingPicks.get(id);
+    if (!request) {
+      return;
+    }
+    pendingPicks.delete(id);
+    if (hit && viewer) {
+      if (request.measuring && measuring) {
+        measurePoint(hit);
+      } else if (!request.measuring && !measuring) {
+        pinPoint(hit);
+      }
+    }
+    // A miss changes nothing, but it was a pick all the same.
+    picks += 1;
+    root.dataset.lastPickMs = (performance.now() - request.started).toFixed(1);
+    root.dataset.picks = String(picks);
+  }
+
+  // A new comment at the picked point: the form is filled and shown, with a marker there.
+  function pinPoint(hit) {
+    if (!canPin) {
+      return;
+    }
+    const filled = openForm(
+      {
+        kind: "comment",
+        point: triple(hit.point, 4),
+        normal: triple(hit.normal, 6),
+        end: "",
+        camera: cameraJson(),
+      },
+      `New pin at ${hit.point.map((value) => oneDecimal(value)).join(", ")}`,
+      "comment"
+    );
+    if (filled) {
+      setTemporary("new", hit.point, hit.normal, { label: "+", className: "is-new" });
+    }
+  }
+
+  // --- measuring --------------------------------------------------------------------------
+
+  function setMeasuring(on) {
+    measuring = on;
+    measureButton.setAttribute("aria-pressed", String(on));
+    measureButton.classList.toggle("active", on);
+    stage.classList.toggle("is-measuring", on);
+    if (!on) {
+      clearMeasurement();
+    }
+  }
+
+  function measurePoint(hit) {
+    if (!measurement.a || measurement.b) {
+      clearMeasurement(); // a third click starts a new measurement
+      measurement.a = hit;
+      setTemporary("measure-a", hit.point, hit.normal, { label: "A", className: "is-measure" });
+      return;
+    }
+    measurement.b = hit;
+    setTemporary("measure-b", hit.point, hit.normal, { label: "B", className: "is-measure" });
+    measurement.segment = viewer.addSegment(measurement.a.point, hit.point);
+    measurementOutput.textContent = `${distance(measurement.a.point, hit.point).toFixed(2)} mm`;
+    if (saveMeasurementButton) {
+      saveMeasurementButton.hidden = !canPin;
+    }
+  }
+
+  function clearMeasurement() {
+    if (measurement.segment) {
+      measurement.segment.remove();
+    }
+    measurement.a = measurement.b = measurement.segment = null;
+    removeTemporary("measure-a");
+    removeTemporary("measure-b");
+    measurementOutput.textContent = "";
+    if (saveMeasurementButton) {
+      saveMeasurementButton.hidden = true;
+    }
+  }
+
+  function saveMeasurement() {
+    const { a, b } = measurement;
+    if (!a || !b) {
+      return;
+    }
+    const length = distance(a.point, b.point).toFixed(2);
+    openForm(
+      {
+        kind: "measurement",
+        point: triple(a.point, 4),
+        normal: triple(a.normal, 6),
+        end: triple(b.point, 4),
+        camera: cameraJson(),
+      },
+      `Measurement ${length} mm`,
+      "measurement"
+    );
+  }
+
+  // --- the pin form (inside #pins, which htmx replaces) -----------------------------------
+
+  function pinForm() {
+    return document.querySelector("[data-pin-form]");
+  }
+
+  function openForm(values, where, purpose) {
+    const form = pinForm();
+    if (!form) {
+      return false;
+    }
+    for (const [name, value] of Object.entries(values)) {
+      const field = form.elements.namedItem(name);
+      if (field) {
+        field.value = value;
+      }
+    }
+    const whereText = form.querySelector("[data-pin-form-where]");
+    if (whereText) {
+      whereText.textContent = where;
+    }
+    if (purpose === "measurement") {
+      removeTemporary("new"); // the measurement's ends are marked already
+    }
+    formOpenedFor = purpose;
+    form.hidden = false;
+    const text = form.querySelector("textarea");
+    if (text) {
+      text.focus({ preventScroll: true });
+    }
+    form.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  function cancelForm() {
+    const form = pinForm();
+    if (form) {
+      form.hidden = true;
+      for (const name of ["point", "normal", "end", "camera"]) {
+        const field = form.elements.namedItem(name);
+        if (field) {
+          field.value = "";
+        }
+      }
+      const kind = form.elements.namedItem("kind");
+      if (kind) {
+        kind.value = "comment";
+      }
+      const whereText = form.querySelector("[data-pin-form-where]");
+      if (whereText) {
+        whereText.textContent = "";
+      }
+    }
+    formOpenedFor = null;
+    removeTemporary("new");
+  }
+
+  // After htmx replaced #pins: a form that came back hidden means the pin was saved (or the
+  // list changed under it): its temporary marker goes, and a saved measurement is now a pin.
+  // A form that came back shown has errors to fix (its fields keep their values): say again
+  // where the pin goes, which the server leaves to us.
+  function syncForm() {
+    const form = pinForm();
+    if (formOpenedFor && (!form || form.hidden)) {
+      if (formOpenedFor === "measurement") {
+        clearMeasurement();
+      }
+      formOpenedFor = null;
+      removeTemporary("new");
+      return;
+    }
+    const whereText = form && !form.hidden && form.querySelector("[data-pin-form-where]");
+    if (whereText && !whereText.textContent) {
+      const value = (name) => (form.elements.namedItem(name) ? form.elements.namedItem(name).value : "");
+      const point = parseTriple(value("point"));
+      const end = parseTriple(value("end"));
+      if (point && value("kind") === "measurement" && end) {
+        whereText.textContent = `Measurement ${distance(point, end).toFixed(2)} mm`;
+      } else if (point) {
+        whereText.textContent = `New pin at ${point.map((number) => oneDecimal(number)).join(", ")}`;
+      }
+    }
+  }
+
+  function cameraJson() {
+    const view = viewer.getView();
+    const round = (values) => values.map((value) => Number(value.toFixed(4)) || 0);
+    return JSON.stringify({ position: round(view.position), target: round(view.target), up: round(view.up) });
+  }
+
+  // --- markers ----------------------------------------------------------------------------
+
+  function readPins() {
+    return [...document.querySelectorAll("[data-pin]")].map((element) => ({
+      element,
+      number: element.dataset.pinNumber,
+      kind: element.dataset.pinKind,
+      point: parseTriple(element.dataset.point),
+      normal: parseTriple(element.dataset.normal),
+      end: parseTriple(element.dataset.end),
+      resolved: element.dataset.resolved === "1",
+      carried: element.dataset.carried === "1",
+    }));
+  }
+
+  function syncPins() {
+    syncForm();
+    const pins = readPins();
+    const signature = JSON.stringify(
+      pins.map(({ number, kind, point, normal, end, resolved, carried }) => [number, kind, point, normal, end, resolved, carried])
+    );
+    if (signature !== pinsSignature) {
+      pinsSignature = signature;
+      for (const marker of pinMarkers) {
+        marker.element.remove();
+        if (marker.end) {
+          marker.end.element.remove();
+        }
+        if (marker.segment) {
+          marker.segment.remove();
+        }
+      }
+      pinMarkers = pins.filter((pin) => pin.point && pin.number).map(buildPinMarker);
+      // Keep the temporary markers after (on top of) the pins' ones.
+      for (const { element } of temporary.values()) {
+        overlay.append(element);
+      }
+    }
+    // The list's elements are new after a swap: show the active pin again.
+    if (activeNumber !== null) {
+      setActive(activeNumber);
+    }
+    placeMarkers();
+  }
+
+  function buildPinMarker(pin) {
+    const element = document.createElement("button");
+    element.type = "button";
+    element.className = "pin-marker";
+    element.dataset.marker = pin.number;
+    element.setAttribute("aria-label", `Pin ${pin.number}`);
+    element.textContent = pin.number;
+    element.classList.toggle("is-resolved", pin.resolved);
+    element.classList.toggle("is-carried", pin.carried);
+    overlay.append(element);
+    const marker = { element, point: pin.point, normal: pin.normal, end: null, segment: null };
+    if (pin.kind === "measurement" && pin.end) {
+      const end = document.createElement("span");
+      end.className = "pin-marker pin-marker-end";
+      end.dataset.markerEnd = pin.number;
+      end.setAttribute("aria-hidden", "true");
+      overlay.append(end);
+      marker.end = { element: end, point: pin.end, normal: null };
+      marker.segment = viewer.addSegment(pin.point, pin.end);
+    }
+    return marker;
+  }
+
+  // Temporary markers are not buttons (nothing to do with them): hidden from screen readers,
+  // which hear the form's "New pin at …" or the measurement instead.
+  function setTemporary(key, point, normal, { label, className }) {
+    removeTemporary(key);
+    const element = document.createElement("span");
+    element.className = `pin-marker ${className}`;
+    element.dataset[key === "new" ? "markerNew" : "markerMeasure"] = key === "new" ? "" : key.slice(-1);
+    element.setAttribute("aria-hidden", "true");
+    element.textContent = label;
+    overlay.append(element);
+    temporary.set(key, { element, point, normal });
+    placeMarkers();
+  }
+
+  function removeTemporary(key) {
+    const marker = temporary.get(key);
+    if (marker) {
+      marker.element.remove();
+      temporary.delete(key);
+    }
+  }
+
+  // Called after every frame: each marker goes where its point is drawn.
+  function placeMarkers() {
+    if (!viewer || !overlay) {
+      return;
+    }
+    const stageBox = stage.getBoundingClientRect();
+    const canvasBox = viewer.canvas.getBoundingClientRect();
+    const overlayBox = overlay.getBoundingClientRect();
+    const place = (marker) => {
+      const { x, y, inView } = viewer.project(marker.point);
+      marker.element.hidden = !inView;
+      if (!inView) {
+        return;
+      }
+      const left = canvasBox.left - overlayBox.left + x;
+      const top = canvasBox.top - overlayBox.top + y;
+      marker.element.style.left = `${left}px`;
+      marker.element.style.top = `${top}px`;
+      marker.element.dataset.screenX = (canvasBox.left - stageBox.left + x).toFixed(1);
+      marker.element.dataset.screenY = (canvasBox.top - stageBox.top + y).toFixed(1);
+      if (marker.normal) {
+        marker.element.classList.toggle("is-behind", !viewer.faces(marker.point, marker.normal));
+      }
+    };
+    for (const marker of pinMarkers) {
+      place(marker);
+      if (marker.end) {
+        place(marker.end);
+      }
+    }
+    for (const marker of temporary.values()) {
+      place(marker);
+    }
+  }
+
+  function pinElement(number) {
+    return document.getElementById(`pin-${number}`);
+  }
+
+  function setActive(number) {
+    activeNumber = number;
+    for (const element of document.querySelectorAll(".pin-marker.is-active, [data-pin].is-active")) {
+      element.classList.remove("is-active");
+    }
+    if (number === null) {
+      return;
+    }
+    const marker = overlay && overlay.querySelector(`[data-marker="${CSS.escape(number)}"]`);
+    if (marker) {
+      marker.classList.add("is-active");
+    }
+    const pin = pinElement(number);
+    if (pin) {
+      pin.classList.add("is-active");
+    }
+  }
+
+  // A marker leads to its comment in the list.
+  function onMarkerClick(event) {
+    const marker = event.target.closest("button[data-marker]");
+    if (!marker) {
+      return;
+    }
+    const number = marker.dataset.marker;
+    setActive(number);
+    const pin = pinElement(number);
+    if (pin) {
+      pin.scrollIntoView({ block: "nearest", behavior: reducedMotion.matches ? "auto" : "smooth" });
+      const fly = pin.querySelector("[data-pin-fly]");
+      if (fly) {
+        fly.focus({ preventScroll: true });
+      }
+    }
+  }
+
+  // A pin's number in the list shows it on the model: the camera flies to where the pin's
+  // author was looking (or, without a stored view, looks at the point along its normal).
+  function flyToPin(pin) {
+    if (!viewer) {
+      return;
+    }
+    const number = pin.dataset.pinNumber;
+    const point = parseTriple(pin.dataset.point);
+    let view = parseView(pin.dataset.camera);
+    if (!view && point) {
+      const current = viewer.getView();
+      const away = distance(current.position, current.target);
+      const normal = parseTriple(pin.dataset.normal);
+      const direction = normal || unit(current.position.map((value, i) => value - current.target[i]));
+      view = { position: point.map((value, i) => value + direction[i] * away), target: point, up: [0, 0, 1] };
+    }
+    setActive(number);
+    stage.scrollIntoView({ block: "nearest", behavior: reducedMotion.matches ? "auto" : "smooth" });
+    if (view) {
+      viewer.flyTo(view, FLY_MS);
+    }
+  }
+
+  // Things on the page changed (htmx replaced #pins): re-read the pins. Changes inside the
+  // stage are our own markers.
+  function onPageChange(records) {
+    if (records.some((record) => !stage.contains(record.target))) {
+      syncPins();
+    }
+  }
+
+  // --- buttons ----------------------------------------------------------------------------
+
+  resetButton.addEventListener("click", () => {
+    if (viewer) {
+      setActive(null);
+      viewer.reset();
+    }
+  });
+  measureButton.addEventListener("click", () => {
+    if (viewer) {
+      setMeasuring(!measuring);
+    }
+  });
+  if (saveMeasurementButton) {
+    saveMeasurementButton.addEventListener("click", saveMeasurement);
+  }
+  stage.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && measuring && measurement.a) {
+      clearMeasurement();
+    }
+  });
+  // The list is replaced by htmx: listen on the document.
+  document.addEventListener("click", (event) => {
+    const fly = event.target.closest("[data-pin-fly]");
+    if (fly) {
+      const pin = fly.closest("[data-pin]");
+      if (pin) {
+        flyToPin(pin);
+      }
+      return;
+    }
+    if (event.target.closest("[data-pin-cancel]")) {
+      cancelForm();
+    }
+  });
+
+  load().catch(fail);
+}
+
+// --- numbers ------------------------------------------------------------------------------
+
+// A plain decimal (never "1e-7"), without trailing zeros, and never "-0".
+function plain(value, digits) {
+  const text = value.toFixed(digits).replace(/\.?0+$/, "");
+  return text === "-0" || text === "" ? "0" : text;
+}
+
+function triple(values, digits) {
+  return values.map((value) => plain(value, digits)).join(",");
+}
+
+function oneDecimal(value) {
+  const text = value.toFixed(1);
+  return text === "-0.0" ? "0.0" : text;
+}
+
+function parseTriple(text) {
+  if (!text) {
+    return null;
+  }
+  const values = text.split(",").map((part) => Number(part.trim()));
+  return values.length === 3 && values.every(Number.isFinite) ? values : null;
+}
+
+function parseView(text) {
+  if (!text) {
+    return null;
+  }
+  try {
+    const view = JSON.parse(text);
+    const valid = (values) => Array.isArray(values) && values.length === 3 && values.every(Number.isFinite);
+    return view && valid(view.position) && valid(view.target) ? view : null;
+  } catch {
+    return null;
+  }
+}
+
+function distance(a, b) {
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}
+
+function unit(vector) {
+  const length = Math.hypot(...vector) || 1;
+  return vector.map((value) => value / length);
+}
