@@ -2,8 +2,8 @@
 // its revision) in 3D, either overlaid in one view, each in its colour, or side by side in two
 // views whose cameras move together. Both files keep their own coordinates and are centred on
 // the SAME point (the centre of the box around both), so a change between them shows as a
-// shift, not as two parts each centred on itself. The DOM contract is in docs/previews.md
-// ("Comparing two files").
+// shift, not as two parts each centred on itself. The data-* attributes read and written here
+// are the contract with the template.
 import { PreviewError, download, progressText, webglAvailable } from "./common.js";
 
 const KEYS = ["a", "b"];

@@ -1,6 +1,6 @@
-// The design review page (templates/orders/review.html): one delivered mesh in 3D with the
-// order's comments pinned to its surface. The page's DOM contract is described in
-// docs/previews.md ("Design review").
+// The design review page (templates/orders/review.html, the pins in templates/orders/_pins.html):
+// one 3D file of an order with the parties' comments pinned to its surface. The data-*
+// attributes read and written here are the contract with those templates.
 //
 // - Before anything is downloaded, WebGL is checked (without it the page says so and the
 //   comments stay listed below: data-state="fallback").
@@ -253,7 +253,7 @@ function startReview(root) {
     worker.postMessage({ pick: { origin, direction, id } });
   }
 
-  function answerPick({ id, hit }) {
+  function answerPick({ id, hit, ms }) {
     const request = pendingPicks.get(id);
     if (!request) {
       return;
@@ -266,9 +266,11 @@ function startReview(root) {
         pinPoint(hit);
       }
     }
-    // A miss changes nothing, but it was a pick all the same.
+    // A miss changes nothing, but it was a pick all the same. data-picks last: tests wait for it.
     picks += 1;
     root.dataset.lastPickMs = (performance.now() - request.started).toFixed(1);
+    root.dataset.lastPickWorkerMs = ms.toFixed(2); // of that, the ray cast in the worker
+    root.dataset.lastPickHit = hit ? "1" : "0";
     root.dataset.picks = String(picks);
   }
 
@@ -321,14 +323,18 @@ function startReview(root) {
     }
   }
 
-  function clearMeasurement() {
+  // keepReading: the measurement was saved as a pin, which now draws it: its distance stays
+  // in the toolbar until the next click.
+  function clearMeasurement({ keepReading = false } = {}) {
     if (measurement.segment) {
       measurement.segment.remove();
     }
     measurement.a = measurement.b = measurement.segment = null;
     removeTemporary("measure-a");
     removeTemporary("measure-b");
-    measurementOutput.textContent = "";
+    if (!keepReading) {
+      measurementOutput.textContent = "";
+    }
     if (saveMeasurementButton) {
       saveMeasurementButton.hidden = true;
     }
@@ -418,7 +424,7 @@ function startReview(root) {
     const form = pinForm();
     if (formOpenedFor && (!form || form.hidden)) {
       if (formOpenedFor === "measurement") {
-        clearMeasurement();
+        clearMeasurement({ keepReading: true });
       }
       formOpenedFor = null;
       removeTemporary("new");
@@ -655,9 +661,16 @@ function startReview(root) {
   if (saveMeasurementButton) {
     saveMeasurementButton.addEventListener("click", saveMeasurement);
   }
-  stage.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && measuring && measurement.a) {
+  // Escape drops what the last clicks started: the measurement in progress, else the open
+  // pin form (its text stays, should the person click again).
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !viewer) {
+      return;
+    }
+    if (measuring && measurement.a) {
       clearMeasurement();
+    } else if (formOpenedFor) {
+      cancelForm();
     }
   });
   // The list is replaced by htmx: listen on the document.
