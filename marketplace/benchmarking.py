@@ -47,6 +47,15 @@ def load_average() -> str:
     return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
+def collect_static() -> None:
+    """collectstatic as production runs it (DJANGO_DEBUG=false: hashed names and a manifest),
+    so pages whose static files are newer than the last collection render under gunicorn."""
+    env = os.environ | {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+                        "DJANGO_ALLOWED_HOSTS": HOST}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env,
+                   cwd=settings.BASE_DIR, check=True, timeout=600)
+
+
 @contextmanager
 def gunicorn(extra_env: dict | None = None, *, workers: int = 1, threads: int = 1):
     """One production gunicorn; yields (base URL, master process). Its log is kept in a

@@ -5,7 +5,8 @@
 Makes (once; later runs reuse it) a delivered order between the demo lab and the demo designer
 (`seed_demo` first) whose delivery is a binary STL of about --triangles triangles: a wavy
 60 x 50 mm height field, the shape of a scanned arch segment, generated here (no randomness).
-Then it starts gunicorn as production does (DJANGO_DEBUG=false), opens the order's "Review in 3D"
+Then it collects the static files (production serves them under hashed names), starts gunicorn as
+production does (DJANGO_DEBUG=false), opens the order's "Review in 3D"
 page in the system Chromium, headless and without a GPU (WebGL on SwiftShader, the CPU), signed in
 as the lab, waits until the model is drawn and the picking index is built in the worker, and
 clicks --clicks points spread over the model.
@@ -24,6 +25,7 @@ import struct
 import time
 from io import StringIO
 
+import requests
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -33,7 +35,7 @@ from django.urls import reverse
 from accounts.models import User
 from listings.management.commands.benchmark_search import percentile
 from listings.models import Listing
-from marketplace.benchmarking import gunicorn, load_average
+from marketplace.benchmarking import collect_static, gunicorn, load_average
 from marketplace.management.commands.benchmark_pages import session_cookie
 from orders.models import OrderFile
 from orders.services import order_accept, order_create, order_deliver, order_mark_authorized
@@ -44,9 +46,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+def grid_side(triangles: int) -> int:
+    """Points along each side of the grid: two triangles a cell, at least `triangles` in all."""
+    return math.ceil(math.sqrt(triangles / 2)) + 1
+
+
 def height_field_stl(triangles: int) -> bytes:
     """A binary STL: a (n-1) x (n-1) grid of 60 x 50 mm, two triangles a cell, z a few mm of waves."""
-    n = math.isqrt(triangles // 2) + 1
+    n = grid_side(triangles)
     xs = [60.0 * i / (n - 1) for i in range(n)]
     ys = [50.0 * j / (n - 1) for j in range(n)]
     rows = [[4 * math.sin(x / 4) * math.cos(y / 5) + 8 for x in xs] for y in ys]
@@ -78,6 +85,8 @@ class Command(BaseCommand):
         chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
         if not os.access(chromium, os.X_OK):
             raise CommandError(f"No Chromium at {chromium}: apt-get install chromium, or set CHROMIUM_PATH.")
+        call_command("migrate", verbosity=0)
+        collect_static()  # production serves hashed names from a manifest
         stored = self._delivery(triangles)
         order = stored.order
         cookie_name, cookie_value = session_cookie(order.employer).split("=", 1)
@@ -94,8 +103,10 @@ class Command(BaseCommand):
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             started = time.monotonic()
-            page.goto(reverse("orders:review", args=[order.pk, stored.pk]))
+            response = page.goto(reverse("orders:review", args=[order.pk, stored.pk]))
             root = page.locator("[data-review]")
+            if not root.count():
+                raise CommandError(f"The review page did not open: {response.status} at {page.url}")
             page.wait_for_function(
                 "() => { const r = document.querySelector('[data-review]');"
                 " return r.dataset.pickReady === '1' || ['error', 'fallback'].includes(r.dataset.state); }",
@@ -104,6 +115,7 @@ class Command(BaseCommand):
             if root.get_attribute("data-state") != "ready":
                 raise CommandError(f"The model was not drawn: {page.locator('[data-review-status]').inner_text()}")
             figures = self._click(page, root, clicks)
+            healthz = self._healthz(base)
             self.stdout.write(
                 f"Ready to pick after {ready:.1f} s (download, parse, first frame on SwiftShader, index); "
                 f"index built in the worker in {float(root.get_attribute('data-bvh-ms')):.0f} ms; "
@@ -116,10 +128,24 @@ class Command(BaseCommand):
         if not total:
             raise CommandError("No click hit the model.")
         self.stdout.write(f"Clicks that hit the model: {len(total)} of {clicks}.")
-        for label, values in (("click to answer on the page", total), ("ray cast in the worker", worker)):
+        for label, values in (("click to answer on the page", sorted(total)),
+                              ("ray cast in the worker", sorted(worker))):
             self.stdout.write(f"{label:>30}: p50 {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
                               f"max {max(values):.1f} ms")
+        ratio = percentile(sorted(total), 50) / percentile(healthz, 50)
+        self.stdout.write(f"{'/healthz through gunicorn':>30}: p50 {percentile(healthz, 50):.1f} ms (the same run, "
+                          f"for scale: a click answers in {ratio:.1f}x the time of the trivial view)")
         self.stdout.write(f"Load average after: {load_average()}")
+
+    @staticmethod
+    def _healthz(base: str, count: int = 50) -> list[float]:
+        with requests.Session() as session:
+            times = []
+            for _ in range(count + 5):
+                started = time.perf_counter()
+                session.get(f"{base}/healthz", timeout=10).raise_for_status()
+                times.append((time.perf_counter() - started) * 1000)
+        return sorted(times[5:])
 
     def _click(self, page, root, clicks: int) -> tuple[list[float], list[float]]:
         """Click a grid of points over the middle of the canvas, one at a time, waiting for each answer."""
@@ -143,7 +169,7 @@ class Command(BaseCommand):
 
     def _delivery(self, triangles: int) -> OrderFile:
         """The delivered order with the generated mesh, made once per size."""
-        reference = REFERENCE.format(triangles)
+        reference = REFERENCE.format(2 * (grid_side(triangles) - 1) ** 2)
         existing = OrderFile.objects.filter(order__instructions__startswith=reference, delivery__isnull=False,
                                             deleted_at__isnull=True).select_related("order").first()
         if existing:
