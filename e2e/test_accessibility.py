@@ -17,6 +17,7 @@ from e2e.helpers import new_page, sign_in, write_stl
 from listings.tests.helpers import make_published
 from messaging.tests.helpers import make_direct
 from orders.models import Order
+from orders.pin_services import pin_create
 from orders.services import order_accept, order_deliver
 from orders.tests.helpers import make_order, stl_upload
 
@@ -32,8 +33,11 @@ def world() -> dict:
     listing = make_published(title="Zirconia crown design", options=[("Express 24 h", 1500)])
     designer, client = listing.owner, make_user()
     make_complete_profile(client)
-    order = order_accept(order=make_order(listing=listing, employer=client), by=designer)
+    order = order_accept(order=make_order(listing=listing, employer=client, files=[stl_upload("scan-26.stl")]),
+                         by=designer)
     order_deliver(order=order, by=designer, note="Crown 26, contacts checked.", files=[stl_upload("crown-26.stl")])
+    pin_create(file=order.files.get(name="crown-26.stl"), by=client, text="Margin open distally", point=[0, 0.3, 0.1],
+               normal=[0, 0, 1], camera={"position": [0, -40, 30], "target": [0, 0.3, 0.1]})
     unpaid = make_order(listing=listing, employer=client, authorized=False)
     conversation, _, _ = make_direct(client, designer, body="Can you do a 3-unit bridge by Friday?")
     return {"listing": listing, "designer": designer, "client": client, "order": order, "unpaid": unpaid,
@@ -50,6 +54,9 @@ def pages_of(w: dict) -> dict[str, list[tuple[str, str]]]:
             ("send case", reverse("orders:send_case", args=[listing.pk])),
             ("pay", reverse("orders:pay", args=[w["unpaid"].pk])),
             ("order", reverse("orders:detail", args=[w["order"].pk])),
+            ("design review", reverse("orders:review", args=[w["order"].pk, w["order"].files.get(
+                name="crown-26.stl").pk])),
+            ("compare", reverse("orders:compare", args=[w["order"].pk])),
             ("dashboard", reverse("dashboard")),
             ("messages", reverse("messaging:inbox")),
             ("conversation", reverse("messaging:conversation", args=[w["conversation"].pk])),
@@ -82,6 +89,9 @@ def visit_all(browser, live_server, w, check) -> list[str]:
                     page.set_viewport_size(viewport)
                 for name, address in addresses:
                     page.goto(address)
+                    # The 3D pages are checked once the model and its markers are drawn.
+                    page.wait_for_function("() => !document.querySelector('[data-review][data-state=loading], "
+                                           "[data-compare][data-state=loading]')")
                     problems += [f"{name} {'375 px' if viewport else 'desktop'}: {problem}"
                                  for problem in check(page, phone=bool(viewport))]
             finally:
