@@ -75,6 +75,11 @@ CLASSIFICATION: dict[str, str] = {
     "orders:pay_check": PRIVATE + "order",
     "orders:download": PRIVATE + "order_file",
     "orders:file_summary": PRIVATE + "order_file",
+    "orders:review": PRIVATE + "order_file",
+    "orders:pin_add": PRIVATE + "order_file",
+    "orders:pin_resolve": PRIVATE + "order_file",
+    "orders:pin_delete": PRIVATE + "order_file",
+    "orders:compare": PRIVATE + "order",
     "orders:act": PRIVATE + "order",
     # disputes
     "disputes:open": PRIVATE + "order",

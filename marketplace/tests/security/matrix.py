@@ -21,7 +21,7 @@ from django.urls import NoReverseMatch, reverse
 
 from cadcam.models import DirectUpload
 from cadcam.staff import enrolment_token
-from disputes.tests.helpers import DESCRIPTION
+from disputes.tests.helpers import DESCRIPTION, make_delivered
 from listings.models import CadSoftware, Category
 from marketplace.tests.security.world import (
     ANONYMOUS,
@@ -36,6 +36,7 @@ from marketplace.tests.security.world import (
 )
 from messaging.support_views import STAFF_ACTIONS
 from orders.models import Order
+from orders.pin_services import pin_create
 from orders.tests.helpers import stl_upload
 from orders.transitions import EMPLOYER as EMPLOYER_ACTOR
 from orders.transitions import FREELANCER as FREELANCER_ACTOR
@@ -73,6 +74,11 @@ class Cell:
 def order_action_data() -> dict:
     return {"reason": "Not for me", "note": "Designs attached", "message": "Please open the margin on 15.",
             "files": [stl_upload("design.stl")]}
+
+
+def pin_data() -> dict:
+    return {"kind": "comment", "point": "1,2,3", "normal": "0,0,1", "text": "Margin open here",
+            "camera": '{"position": [0, -40, 30], "target": [1, 2, 3]}', "reply": "Closed"}
 
 
 def message_data() -> dict:
@@ -199,6 +205,47 @@ def _order_file(name: str, extension: str) -> Callable[[World], list[Cell]]:
         return found
 
     return cells
+
+
+def _delivered_design(w: World):
+    return w.order_delivered.files.filter(delivery__isnull=False).first()
+
+
+def _pins(name: str) -> Callable[[World], list[Cell]]:
+    """Pins on the delivered design: the parties write them (a pin they may not remove changes
+    nothing), staff read only; another order's design through our order is nobody's."""
+
+    def cells(w: World) -> list[Cell]:
+        order, design = w.order_delivered, _delivered_design(w)
+        pin = order.pins.filter(file=design).first() or pin_create(
+            file=design, by=w.employer, text="Margin open here", point=[1, 2, 3], normal=[0, 0, 1],
+            camera={"position": [0, -40, 30], "target": [1, 2, 3]})
+        other = make_delivered(files=[stl_upload("other.stl")])
+        other_design = other.files.filter(delivery__isnull=False).first()
+        args = {"orders:pin_add": [order.pk, design.pk],
+                "orders:pin_resolve": [order.pk, design.pk, pin.number],
+                "orders:pin_delete": [order.pk, design.pk, pin.number]}[name]
+        no_effect = (FREELANCER, STAFF_MFA) if name == "orders:pin_delete" else (STAFF_MFA,)
+        return [
+            Cell(name, "the delivered design", reverse(name, args=args), denied=BASE, no_effect=no_effect,
+                 data=pin_data, actor=EMPLOYER),
+            Cell(name, "another order's design through this order",
+                 reverse(name, args=[order.pk, other_design.pk, *args[2:]]),
+                 denied=(*BASE, EMPLOYER, FREELANCER, STAFF_MFA), data=pin_data),
+        ]
+
+    return cells
+
+
+def _compare(w: World) -> list[Cell]:
+    order, other = w.order_delivered, w.other_order
+    path = reverse("orders:compare", args=[order.pk])
+    return [
+        Cell("orders:compare", "the delivered order's scan and design", path,
+             denied=BASE, allowed=(EMPLOYER, FREELANCER, STAFF_MFA)),
+        Cell("orders:compare", "another order's file named in the query", f"{path}?a={w.order_file(other, 'stl').pk}",
+             denied=(*BASE, EMPLOYER, FREELANCER, STAFF_MFA)),
+    ]
 
 
 # --- listings --------------------------------------------------------------------------------------------
@@ -366,6 +413,11 @@ CASES: dict[str, Callable[[World], list[Cell]]] = {
     "orders:act": _order_act,
     "orders:download": _order_file("orders:download", "stl"),
     "orders:file_summary": _order_file("orders:file_summary", "constructioninfo"),
+    "orders:review": _order_file("orders:review", "stl"),
+    "orders:pin_add": _pins("orders:pin_add"),
+    "orders:pin_resolve": _pins("orders:pin_resolve"),
+    "orders:pin_delete": _pins("orders:pin_delete"),
+    "orders:compare": _compare,
     "disputes:open": _dispute_open,
     "messaging:order_send": _order_send,
     "reviews:create": _review_create,
