@@ -10,6 +10,7 @@ class OrdersConfig(AppConfig):
         from listings.contacts import register_contact_source
         from orders import metrics, webhooks  # noqa: F401  (register /metrics sources and the Stripe events orders own)
         from orders.finishers import BATCH_FINISHERS, FINISHERS
+        from orders.pin_selectors import pins_export
         from orders.reconcile import orders_reconcile, orders_reconcile_gateway
         from orders.selectors import order_partner_ids, orders_export, orders_in_progress_guard
         from payments.batches import register_batch_finisher
@@ -18,6 +19,7 @@ class OrdersConfig(AppConfig):
 
         register_deletion_guard("orders", orders_in_progress_guard)
         register_export_section("orders", orders_export)
+        register_export_section("pins", pins_export)
         register_contact_source("orders", order_partner_ids)
         register_reconcile_check("orders", orders_reconcile)
         register_gateway_check("orders", orders_reconcile_gateway)

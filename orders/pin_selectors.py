@@ -75,3 +75,14 @@ def mesh_files(order: Order) -> list[OrderFile]:
     files = order.files.filter(deleted_at__isnull=True).select_related("delivery").order_by(
         F("delivery__number").asc(nulls_first=True), "created_at", "pk")
     return [file for file in files if preview_kind(file.name) == "mesh"]
+
+
+def pins_export(user) -> list[dict]:
+    """The pins and replies the user wrote, for their data export."""
+    return [
+        {"order_id": pin.order_id, "number": pin.number, "file": pin.file.name, "kind": pin.kind,
+         "text": pin.text if pin.author_id == user.pk else "", "point": pin.point, "end": pin.end,
+         "created_at": pin.created_at if pin.author_id == user.pk else None,
+         "reply": pin.reply if pin.resolved_by_id == user.pk else ""}
+        for pin in Pin.objects.filter(Q(author=user) | Q(resolved_by=user)).select_related("file").order_by("pk")
+    ]
