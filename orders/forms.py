@@ -106,8 +106,10 @@ class Vector(forms.Field):
     def to_python(self, value):
         if value in self.empty_values:
             return None
+        if len(str(value)) > 200:  # refused, not cut: what is left of it would be another value
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         try:
-            numbers = [float(part) for part in str(value)[:200].split(",")]
+            numbers = [float(part) for part in str(value).split(",")]
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if len(numbers) != 3 or not all(math.isfinite(number) for number in numbers):
@@ -129,7 +131,7 @@ class Camera(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 

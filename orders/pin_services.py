@@ -31,14 +31,24 @@ PIN_STATES = (S.REQUESTED, S.ACCEPTED, S.DELIVERED, S.DISPUTED)
 
 # A dental part fits in a few centimetres; a point a hundred metres out is not a click on it.
 MAX_COORDINATE = 100_000.0
+# Two points of a measurement closer than this show as "0.00 mm": the same point clicked twice.
+MIN_MEASUREMENT = 0.005
+# Pins one file takes: more than any review needs, and a bound on what one party can make the
+# other's review page, order page, revision form and e-mail carry.
+MAX_PINS_PER_FILE = 200
 TEXT_LIMIT = 2000
 
 
 def _vector(value: Sequence, *, what: str) -> list[float]:
-    try:
-        numbers = [float(number) for number in value]
-    except (TypeError, ValueError):
-        numbers = []
+    """Three numbers (a list or tuple of ints or floats: not strings, booleans or a mapping,
+    which the camera's JSON could hold), finite and within MAX_COORDINATE."""
+    numbers = []
+    if isinstance(value, list | tuple) and all(
+            isinstance(n, int | float) and not isinstance(n, bool) for n in value):
+        try:
+            numbers = [float(number) for number in value]
+        except OverflowError:  # an integer too large for a float
+            numbers = []
     if len(numbers) != 3 or not all(math.isfinite(n) and abs(n) <= MAX_COORDINATE for n in numbers):
         raise ApplicationError(f"The {what} of the pin was not understood. Click the model again.")
     return numbers
@@ -96,11 +106,14 @@ def pin_create(*, file: OrderFile, by: User, text: str, point: Sequence, normal:
     file = OrderFile.objects.get(pk=file.pk)
     if file.order_id != order.pk or file.deleted_at is not None or preview_kind(file.name) != "mesh":
         raise ApplicationError("Pins go on the order's STL, PLY and OBJ files.")
+    if file.pins.count() >= MAX_PINS_PER_FILE:
+        raise ApplicationError(f"This file has {MAX_PINS_PER_FILE} pins, as many as one file takes. Write the rest "
+                               "in the order's messages.")
     kind = Pin.Kind.COMMENT if end is None else Pin.Kind.MEASUREMENT
     point = _vector(point, what="position")
     if end is not None:
         end = _vector(end, what="second point")
-        if end == point:
+        if math.dist(point, end) < MIN_MEASUREMENT:
             raise ApplicationError("Pick two different points to measure between them.")
     pin = Pin(
         order=order, file=file, author=by, kind=kind,
@@ -112,13 +125,22 @@ def pin_create(*, file: OrderFile, by: User, text: str, point: Sequence, normal:
     return pin
 
 
+def _still_there(pin: Pin) -> Pin:
+    """The pin as stored now, under the order's lock: another request (a removal, a double
+    click) may have removed it since this one loaded it."""
+    current = Pin.objects.filter(pk=pin.pk).first()
+    if current is None:
+        raise ApplicationError(f"Pin {pin.number} was removed meanwhile.")
+    return current
+
+
 @transaction.atomic
 def pin_resolve(*, pin: Pin, by: User, reply: str) -> Pin:
     """Mark a pin resolved, with a reply saying what was done ("margin closed in revision 1")."""
     order = lock_order(pin.order)
     _check_party(order, by)
     _check_open(order)
-    pin = Pin.objects.get(pk=pin.pk)
+    pin = _still_there(pin)
     if pin.is_resolved:
         raise ApplicationError(f"Pin {pin.number} is already resolved.")
     pin.reply = _text(reply, required="Write a reply saying what was done about it.")
@@ -134,7 +156,7 @@ def pin_delete(*, pin: Pin, by: User) -> None:
     revision request)."""
     order = lock_order(pin.order)
     _check_open(order)
-    pin = Pin.objects.get(pk=pin.pk)
+    pin = _still_there(pin)
     if pin.author_id != by.pk:
         raise ApplicationError("Only the person who placed a pin can remove it.")
     if pin.is_resolved or pin.revision_id is not None:

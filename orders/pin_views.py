@@ -122,7 +122,9 @@ def pin_resolve_view(request, pk: int, file_id: int, number: int):
         try:
             pin_resolve(pin=pin, by=request.user, reply=form.cleaned_data["reply"])
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            # Said above the list: the pin's own form is not there for those who may not write
+            # (staff, an order that ended) nor for a pin resolved or removed meanwhile.
+            return _pins_response(request, order, stored, problem=error.message)
     if form.errors:
         return _pins_response(request, order, stored, resolve_form=form, resolving=number)
     return _pins_response(request, order, stored)
@@ -152,7 +154,8 @@ def _pair(files: list[OrderFile], request) -> tuple[OrderFile, OrderFile]:
         return a, b
     number = request.GET.get("delivery", "")
     delivered = [file for file in files if file.delivery_id]
-    if b is None and number.isdigit():
+    # ASCII digits only ("²" is a digit to isdigit() but not to int()), and few of them.
+    if b is None and number.isascii() and number.isdigit() and len(number) <= 5:
         b = next((file for file in delivered if file.delivery.number == int(number)), None)
     if b is None:
         b = delivered[-1] if delivered else files[-1]
