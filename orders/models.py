@@ -63,6 +63,9 @@ class Order(models.Model):
     )
     accept_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     complete_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # The last number given to a pin of this order (orders/pin_services.py): a removed pin's
+    # number is never given again, so a form still naming "pin 3" cannot reach another pin.
+    pins_numbered = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

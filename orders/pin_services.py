@@ -13,7 +13,6 @@ import math
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -119,10 +118,25 @@ def pin_create(*, file: OrderFile, by: User, text: str, point: Sequence, normal:
         order=order, file=file, author=by, kind=kind,
         text=_text(text, required="" if end is not None else "Write what the pin is about."),
         point=point, normal=_unit(normal, what="direction"), end=end, camera=_camera(camera),
-        number=(order.pins.aggregate(last=Max("number"))["last"] or 0) + 1,
+        number=order.pins_numbered + 1,
+        revision=_revision_in_progress(order, file) if by.pk == order.employer_id else None,
     )
     pin.save()
+    order.pins_numbered = pin.number
+    order.save(update_fields=["pins_numbered"])
     return pin
+
+
+def _revision_in_progress(order: Order, file: OrderFile) -> OrderEvent | None:
+    """A pin the client places on the latest delivery while the designer works on the revision
+    they asked for goes with that request (so the next delivery shows it too); None otherwise."""
+    if order.status != S.ACCEPTED or file.delivery_id is None:
+        return None
+    latest = order.deliveries.order_by("-number").first()
+    if latest is None or latest.pk != file.delivery_id:
+        return None
+    return order.events.filter(from_status=S.DELIVERED, to_status=S.ACCEPTED, created_at__gte=latest.created_at,
+                               ).order_by("-pk").first()
 
 
 def _still_there(pin: Pin) -> Pin:

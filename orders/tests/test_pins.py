@@ -228,6 +228,24 @@ def test_a_revision_request_carries_its_pins_to_the_next_delivery():
     assert pins_on_file(design(order, 3)) == []
 
 
+def test_a_pin_placed_on_the_delivery_while_its_revision_is_worked_on_goes_with_that_request():
+    order = delivered_order()
+    sent = pin(order, text="Margin open")
+    order = order_request_revision(order=order, by=order.employer, message="see pin 1", pins=[sent])
+    late = pin(order, text="And the contact on 26 is light too")
+    designers = pin(order, by=order.freelancer, text="Working on it")
+    on_scan = pin(order, file=order.files.get(name="scan.stl"), text="Scan note")
+
+    sent.refresh_from_db()
+    assert late.revision == sent.revision is not None
+    assert designers.revision is None and on_scan.revision is None
+    order = redeliver(order)
+    assert [p.number for p in pins_on_file(design(order, 2))] == [1, 2]
+    # Once the next delivery is in, a pin on the older one is its own again.
+    older = pin(order, text="Old note")
+    assert older.revision is None and older.number == 5
+
+
 def test_only_open_unsent_pins_of_the_latest_delivery_can_go_with_a_request():
     order = delivered_order()
     on_scan = pin(order, file=order.files.get(name="scan.stl"))

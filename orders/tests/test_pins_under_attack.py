@@ -702,8 +702,6 @@ def test_a_file_takes_a_bounded_number_of_pins(client, monkeypatch):
     assert pin(order, file=scan).number == 4  # another file of the order still takes its own
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: numbers come from the highest pin left; a counter on the "
-                                       "order (a migration) or the pin's id in the forms would keep them unique")
 def test_a_removed_pins_number_is_never_given_to_another_pin():
     """The other party's page still shows "pin 2" with its resolve form: if the author removes
     pin 2 and places a new one, that form must not answer the new pin under the old one's number."""
