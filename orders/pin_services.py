@@ -74,6 +74,12 @@ def _camera(value) -> dict:
     return camera
 
 
+def pins_writable(order: Order, user) -> bool:
+    """Whether `user` may add, resolve and remove pins on this order now (the pages show the
+    forms only then; the services below refuse with a sentence otherwise)."""
+    return order.status in PIN_STATES and user.pk in (order.employer_id, order.freelancer_id)
+
+
 def _check_party(order: Order, by: User) -> None:
     if by.pk not in (order.employer_id, order.freelancer_id):
         raise ApplicationError("Only the client and the designer of this order can pin comments.")

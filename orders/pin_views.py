@@ -15,7 +15,7 @@ from cadcam.previews import inline_url, preview_kind
 from orders.forms import PinForm, PinResolveForm
 from orders.models import Order, OrderFile
 from orders.pin_selectors import mesh_files, pin_on_file, pins_on_file
-from orders.pin_services import PIN_STATES, pin_create, pin_delete, pin_resolve
+from orders.pin_services import pin_create, pin_delete, pin_resolve, pins_writable
 from orders.selectors import order_for
 
 
@@ -24,10 +24,6 @@ def _mesh_file(order: Order, file_id: int) -> OrderFile:
     if preview_kind(stored.name) != "mesh":
         raise Http404
     return stored
-
-
-def _can_pin(order: Order, user) -> bool:
-    return order.status in PIN_STATES and user.pk in (order.employer_id, order.freelancer_id)
 
 
 def file_label(stored: OrderFile) -> str:
@@ -49,7 +45,7 @@ def _mesh_data(order: Order, stored: OrderFile) -> dict:
 def _pins_context(request, order: Order, stored: OrderFile, *, form: PinForm | None = None,
                   resolve_form: PinResolveForm | None = None, resolving: int | None = None,
                   problem: str = "") -> dict:
-    can_pin = _can_pin(order, request.user)
+    can_pin = pins_writable(order, request.user)
     return {
         "order": order,
         "mesh": _mesh_data(order, stored),
@@ -103,7 +99,7 @@ def pin_add(request, pk: int, file_id: int):
             pin_create(file=stored, by=request.user, text=data["text"], point=data["point"], normal=data["normal"],
                        camera=data["camera"], end=data["end"])
         except ApplicationError as error:
-            if not _can_pin(order, request.user):  # no form on their page: say it above the list
+            if not pins_writable(order, request.user):  # no form on their page: say it above the list
                 return _pins_response(request, order, stored, problem=error.message)
             form.add_error(None, error.message)
     if form.errors:
