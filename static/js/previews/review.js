@@ -13,7 +13,14 @@
 // - A click on the model (not a drag) asks the worker for the surface point under the
 //   pointer and opens the pin form there; in measure mode two clicks measure a distance.
 // All coordinates exchanged with the server are the file's own (model) coordinates.
+//
+// The markers over the canvas are review-markers.js, the pin form review-form.js, the number
+// formatting and vector arithmetic review-numbers.js; this module loads the model, turns
+// clicks into picks and measurements, and wires the buttons.
 import { PreviewError, download, progressText, webglAvailable } from "./common.js";
+import { createPinForm } from "./review-form.js";
+import { createMarkers } from "./review-markers.js";
+import { distance, parseTriple, parseView, unit } from "./review-numbers.js";
 
 const CLICK_TOLERANCE = 5; // CSS px a pointer may move between down and up and still be a click
 const FLY_MS = 400;
@@ -37,7 +44,6 @@ function startReview(root) {
 
   let worker = null;
   let viewer = null;
-  let overlay = null; // [data-review-markers]
   let pickReady = false;
   let pickUnavailable = ""; // why picking cannot work (a point cloud), once known
   let nextPickId = 1;
@@ -45,15 +51,11 @@ function startReview(root) {
   let picks = 0;
   let noteTimer = 0;
 
-  // Markers over the canvas. pinMarkers: one per [data-pin], rebuilt when the list changes;
-  // temporary: the new pin's marker and the measurement's two ends.
-  let pinMarkers = [];
-  let pinsSignature = null;
-  let activeNumber = null;
-  const temporary = new Map(); // key → { element, point, normal }
   let measuring = false;
   const measurement = { a: null, b: null, segment: null };
-  let formOpenedFor = null; // "comment" | "measurement" while the pin form is open for our pick
+  const markers = createMarkers(stage, reducedMotion);
+  // A measurement saved as a pin is drawn by the pin now: its distance stays in the toolbar.
+  const form = createPinForm({ markers, onMeasurementSaved: () => clearMeasurement({ keepReading: true }) });
 
   // --- state and status -------------------------------------------------------------------
 
@@ -95,6 +97,7 @@ function startReview(root) {
     if (viewer) {
       viewer.dispose();
       viewer = null;
+      markers.detach();
     }
   }
 
@@ -178,11 +181,7 @@ function startReview(root) {
       return;
     }
     viewer = createViewer(stage, mesh, { testid: "review-canvas", className: "review-canvas" });
-    overlay = document.createElement("div");
-    overlay.className = "pin-markers";
-    overlay.dataset.reviewMarkers = "";
-    stage.append(overlay);
-    viewer.onRender(placeMarkers);
+    markers.attach(viewer);
 
     const [x, y, z] = viewer.size;
     const count = `${mesh.triangles.toLocaleString("en")} ${mesh.points ? "points" : "triangles"}`;
@@ -191,7 +190,6 @@ function startReview(root) {
     measureButton.disabled = Boolean(mesh.points);
     setState("ready");
 
-    overlay.addEventListener("click", onMarkerClick);
     listenForClicks(viewer.canvas);
     syncPins();
     new MutationObserver(onPageChange).observe(document.body, { childList: true, subtree: true });
@@ -279,20 +277,7 @@ function startReview(root) {
     if (!canPin) {
       return;
     }
-    const filled = openForm(
-      {
-        kind: "comment",
-        point: triple(hit.point, 4),
-        normal: triple(hit.normal, 6),
-        end: "",
-        camera: cameraJson(),
-      },
-      `New pin at ${hit.point.map((value) => oneDecimal(value)).join(", ")}`,
-      "comment"
-    );
-    if (filled) {
-      setTemporary("new", hit.point, hit.normal, { label: "+", className: "is-new" });
-    }
+    form.openComment(hit, viewer);
   }
 
   // --- measuring --------------------------------------------------------------------------
@@ -311,11 +296,11 @@ function startReview(root) {
     if (!measurement.a || measurement.b) {
       clearMeasurement(); // a third click starts a new measurement
       measurement.a = hit;
-      setTemporary("measure-a", hit.point, hit.normal, { label: "A", className: "is-measure" });
+      markers.setTemporary("measure-a", hit.point, hit.normal, { label: "A", className: "is-measure" });
       return;
     }
     measurement.b = hit;
-    setTemporary("measure-b", hit.point, hit.normal, { label: "B", className: "is-measure" });
+    markers.setTemporary("measure-b", hit.point, hit.normal, { label: "B", className: "is-measure" });
     measurement.segment = viewer.addSegment(measurement.a.point, hit.point);
     measurementOutput.textContent = `${distance(measurement.a.point, hit.point).toFixed(2)} mm`;
     if (saveMeasurementButton) {
@@ -330,8 +315,8 @@ function startReview(root) {
       measurement.segment.remove();
     }
     measurement.a = measurement.b = measurement.segment = null;
-    removeTemporary("measure-a");
-    removeTemporary("measure-b");
+    markers.removeTemporary("measure-a");
+    markers.removeTemporary("measure-b");
     if (!keepReading) {
       measurementOutput.textContent = "";
     }
@@ -345,273 +330,16 @@ function startReview(root) {
     if (!a || !b) {
       return;
     }
-    const length = distance(a.point, b.point).toFixed(2);
-    openForm(
-      {
-        kind: "measurement",
-        point: triple(a.point, 4),
-        normal: triple(a.normal, 6),
-        end: triple(b.point, 4),
-        camera: cameraJson(),
-      },
-      `Measurement ${length} mm`,
-      "measurement"
-    );
+    form.openMeasurement(a, b, viewer);
   }
 
-  // --- the pin form (inside #pins, which htmx replaces) -----------------------------------
+  // --- pins -------------------------------------------------------------------------------
 
-  function pinForm() {
-    return document.querySelector("[data-pin-form]");
-  }
-
-  function openForm(values, where, purpose) {
-    const form = pinForm();
-    if (!form) {
-      return false;
-    }
-    for (const [name, value] of Object.entries(values)) {
-      const field = form.elements.namedItem(name);
-      if (field) {
-        field.value = value;
-      }
-    }
-    const whereText = form.querySelector("[data-pin-form-where]");
-    if (whereText) {
-      whereText.textContent = where;
-    }
-    if (purpose === "measurement") {
-      removeTemporary("new"); // the measurement's ends are marked already
-    }
-    formOpenedFor = purpose;
-    form.hidden = false;
-    const text = form.querySelector("textarea");
-    if (text) {
-      text.focus({ preventScroll: true });
-    }
-    form.scrollIntoView({ block: "nearest" });
-    return true;
-  }
-
-  function cancelForm() {
-    const form = pinForm();
-    if (form) {
-      form.hidden = true;
-      for (const name of ["point", "normal", "end", "camera"]) {
-        const field = form.elements.namedItem(name);
-        if (field) {
-          field.value = "";
-        }
-      }
-      const kind = form.elements.namedItem("kind");
-      if (kind) {
-        kind.value = "comment";
-      }
-      const whereText = form.querySelector("[data-pin-form-where]");
-      if (whereText) {
-        whereText.textContent = "";
-      }
-    }
-    formOpenedFor = null;
-    removeTemporary("new");
-  }
-
-  // After htmx replaced #pins: a form that came back hidden means the pin was saved (or the
-  // list changed under it): its temporary marker goes, and a saved measurement is now a pin.
-  // A form that came back shown has errors to fix (its fields keep their values): say again
-  // where the pin goes, which the server leaves to us.
-  function syncForm() {
-    const form = pinForm();
-    if (formOpenedFor && (!form || form.hidden)) {
-      if (formOpenedFor === "measurement") {
-        clearMeasurement({ keepReading: true });
-      }
-      formOpenedFor = null;
-      removeTemporary("new");
-      return;
-    }
-    const whereText = form && !form.hidden && form.querySelector("[data-pin-form-where]");
-    if (whereText && !whereText.textContent) {
-      const value = (name) => (form.elements.namedItem(name) ? form.elements.namedItem(name).value : "");
-      const point = parseTriple(value("point"));
-      const end = parseTriple(value("end"));
-      if (point && value("kind") === "measurement" && end) {
-        whereText.textContent = `Measurement ${distance(point, end).toFixed(2)} mm`;
-      } else if (point) {
-        whereText.textContent = `New pin at ${point.map((number) => oneDecimal(number)).join(", ")}`;
-      }
-    }
-  }
-
-  function cameraJson() {
-    const view = viewer.getView();
-    const round = (values) => values.map((value) => Number(value.toFixed(4)) || 0);
-    return JSON.stringify({ position: round(view.position), target: round(view.target), up: round(view.up) });
-  }
-
-  // --- markers ----------------------------------------------------------------------------
-
-  function readPins() {
-    return [...document.querySelectorAll("[data-pin]")].map((element) => ({
-      element,
-      number: element.dataset.pinNumber,
-      kind: element.dataset.pinKind,
-      point: parseTriple(element.dataset.point),
-      normal: parseTriple(element.dataset.normal),
-      end: parseTriple(element.dataset.end),
-      resolved: element.dataset.resolved === "1",
-      carried: element.dataset.carried === "1",
-    }));
-  }
-
+  // The list and its form were (re)rendered: the form first (a saved pin's "+" goes, a saved
+  // measurement's ends too), then the markers.
   function syncPins() {
-    syncForm();
-    const pins = readPins();
-    const signature = JSON.stringify(
-      pins.map(({ number, kind, point, normal, end, resolved, carried }) => [number, kind, point, normal, end, resolved, carried])
-    );
-    if (signature !== pinsSignature) {
-      pinsSignature = signature;
-      for (const marker of pinMarkers) {
-        marker.element.remove();
-        if (marker.end) {
-          marker.end.element.remove();
-        }
-        if (marker.segment) {
-          marker.segment.remove();
-        }
-      }
-      pinMarkers = pins.filter((pin) => pin.point && pin.number).map(buildPinMarker);
-      // Keep the temporary markers after (on top of) the pins' ones.
-      for (const { element } of temporary.values()) {
-        overlay.append(element);
-      }
-    }
-    // The list's elements are new after a swap: show the active pin again.
-    if (activeNumber !== null) {
-      setActive(activeNumber);
-    }
-    placeMarkers();
-  }
-
-  function buildPinMarker(pin) {
-    const element = document.createElement("button");
-    element.type = "button";
-    element.className = "pin-marker";
-    element.dataset.marker = pin.number;
-    element.setAttribute("aria-label", `Pin ${pin.number}`);
-    element.textContent = pin.number;
-    element.classList.toggle("is-resolved", pin.resolved);
-    element.classList.toggle("is-carried", pin.carried);
-    overlay.append(element);
-    const marker = { element, point: pin.point, normal: pin.normal, end: null, segment: null };
-    if (pin.kind === "measurement" && pin.end) {
-      const end = document.createElement("span");
-      end.className = "pin-marker pin-marker-end";
-      end.dataset.markerEnd = pin.number;
-      end.setAttribute("aria-hidden", "true");
-      overlay.append(end);
-      marker.end = { element: end, point: pin.end, normal: null };
-      marker.segment = viewer.addSegment(pin.point, pin.end);
-    }
-    return marker;
-  }
-
-  // Temporary markers are not buttons (nothing to do with them): hidden from screen readers,
-  // which hear the form's "New pin at …" or the measurement instead.
-  function setTemporary(key, point, normal, { label, className }) {
-    removeTemporary(key);
-    const element = document.createElement("span");
-    element.className = `pin-marker ${className}`;
-    element.dataset[key === "new" ? "markerNew" : "markerMeasure"] = key === "new" ? "" : key.slice(-1);
-    element.setAttribute("aria-hidden", "true");
-    element.textContent = label;
-    overlay.append(element);
-    temporary.set(key, { element, point, normal });
-    placeMarkers();
-  }
-
-  function removeTemporary(key) {
-    const marker = temporary.get(key);
-    if (marker) {
-      marker.element.remove();
-      temporary.delete(key);
-    }
-  }
-
-  // Called after every frame: each marker goes where its point is drawn.
-  function placeMarkers() {
-    if (!viewer || !overlay) {
-      return;
-    }
-    const stageBox = stage.getBoundingClientRect();
-    const canvasBox = viewer.canvas.getBoundingClientRect();
-    const overlayBox = overlay.getBoundingClientRect();
-    const place = (marker) => {
-      const { x, y, inView } = viewer.project(marker.point);
-      marker.element.hidden = !inView;
-      if (!inView) {
-        return;
-      }
-      const left = canvasBox.left - overlayBox.left + x;
-      const top = canvasBox.top - overlayBox.top + y;
-      marker.element.style.left = `${left}px`;
-      marker.element.style.top = `${top}px`;
-      marker.element.dataset.screenX = (canvasBox.left - stageBox.left + x).toFixed(1);
-      marker.element.dataset.screenY = (canvasBox.top - stageBox.top + y).toFixed(1);
-      if (marker.normal) {
-        marker.element.classList.toggle("is-behind", !viewer.faces(marker.point, marker.normal));
-      }
-    };
-    for (const marker of pinMarkers) {
-      place(marker);
-      if (marker.end) {
-        place(marker.end);
-      }
-    }
-    for (const marker of temporary.values()) {
-      place(marker);
-    }
-  }
-
-  function pinElement(number) {
-    return document.getElementById(`pin-${number}`);
-  }
-
-  function setActive(number) {
-    activeNumber = number;
-    for (const element of document.querySelectorAll(".pin-marker.is-active, [data-pin].is-active")) {
-      element.classList.remove("is-active");
-    }
-    if (number === null) {
-      return;
-    }
-    const marker = overlay && overlay.querySelector(`[data-marker="${CSS.escape(number)}"]`);
-    if (marker) {
-      marker.classList.add("is-active");
-    }
-    const pin = pinElement(number);
-    if (pin) {
-      pin.classList.add("is-active");
-    }
-  }
-
-  // A marker leads to its comment in the list.
-  function onMarkerClick(event) {
-    const marker = event.target.closest("button[data-marker]");
-    if (!marker) {
-      return;
-    }
-    const number = marker.dataset.marker;
-    setActive(number);
-    const pin = pinElement(number);
-    if (pin) {
-      pin.scrollIntoView({ block: "nearest", behavior: reducedMotion.matches ? "auto" : "smooth" });
-      const fly = pin.querySelector("[data-pin-fly]");
-      if (fly) {
-        fly.focus({ preventScroll: true });
-      }
-    }
+    form.sync();
+    markers.sync();
   }
 
   // A pin's number in the list shows it on the model: the camera flies to where the pin's
@@ -630,7 +358,7 @@ function startReview(root) {
       const direction = normal || unit(current.position.map((value, i) => value - current.target[i]));
       view = { position: point.map((value, i) => value + direction[i] * away), target: point, up: [0, 0, 1] };
     }
-    setActive(number);
+    markers.setActive(number);
     stage.scrollIntoView({ block: "nearest", behavior: reducedMotion.matches ? "auto" : "smooth" });
     if (view) {
       viewer.flyTo(view, FLY_MS);
@@ -649,7 +377,7 @@ function startReview(root) {
 
   resetButton.addEventListener("click", () => {
     if (viewer) {
-      setActive(null);
+      markers.setActive(null);
       viewer.reset();
     }
   });
@@ -669,8 +397,8 @@ function startReview(root) {
     }
     if (measuring && measurement.a) {
       clearMeasurement();
-    } else if (formOpenedFor) {
-      cancelForm();
+    } else if (form.isOpen) {
+      form.cancel();
     }
   });
   // The list is replaced by htmx: listen on the document.
@@ -684,56 +412,9 @@ function startReview(root) {
       return;
     }
     if (event.target.closest("[data-pin-cancel]")) {
-      cancelForm();
+      form.cancel();
     }
   });
 
   load().catch(fail);
-}
-
-// --- numbers ------------------------------------------------------------------------------
-
-// A plain decimal (never "1e-7"), without trailing zeros, and never "-0".
-function plain(value, digits) {
-  const text = value.toFixed(digits).replace(/\.?0+$/, "");
-  return text === "-0" || text === "" ? "0" : text;
-}
-
-function triple(values, digits) {
-  return values.map((value) => plain(value, digits)).join(",");
-}
-
-function oneDecimal(value) {
-  const text = value.toFixed(1);
-  return text === "-0.0" ? "0.0" : text;
-}
-
-function parseTriple(text) {
-  if (!text) {
-    return null;
-  }
-  const values = text.split(",").map((part) => Number(part.trim()));
-  return values.length === 3 && values.every(Number.isFinite) ? values : null;
-}
-
-function parseView(text) {
-  if (!text) {
-    return null;
-  }
-  try {
-    const view = JSON.parse(text);
-    const valid = (values) => Array.isArray(values) && values.length === 3 && values.every(Number.isFinite);
-    return view && valid(view.position) && valid(view.target) ? view : null;
-  } catch {
-    return null;
-  }
-}
-
-function distance(a, b) {
-  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-}
-
-function unit(vector) {
-  const length = Math.hypot(...vector) || 1;
-  return vector.map((value) => value / length);
 }
