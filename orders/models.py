@@ -190,6 +190,11 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"Delivery {self.number} of order #{self.order_id}"
 
+    @property
+    def label(self) -> str:
+        """What the pages call it: "Delivery" for the first, then "Revision 1", "Revision 2"..."""
+        return "Delivery" if self.number == 1 else f"Revision {self.number - 1}"
+
 
 def order_file_path(file: "OrderFile", filename: str) -> str:
     return f"orders/{file.order_id}/{filename}"

@@ -63,6 +63,7 @@ def with_pin_counts(order: Order, files: list[OrderFile]) -> list[OrderFile]:
         if preview_kind(file.name) != "mesh":
             continue
         number = file.delivery.number if file.delivery_id else None
+        # Its own pins, and the carried ones by the rule of _carried_to, on rows already read.
         shown = [row for row in rows if row[0] == file.pk
                  or (number is not None and row[1] == number - 1 and row[2] is not None)]
         file.pin_count = PinCount(total=len(shown), open=sum(1 for row in shown if row[3] is None))

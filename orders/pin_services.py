@@ -141,8 +141,8 @@ def _revision_in_progress(order: Order, file: OrderFile) -> OrderEvent | None:
     latest = order.deliveries.order_by("-number").first()
     if latest is None or latest.pk != file.delivery_id:
         return None
-    return order.events.filter(from_status=S.DELIVERED, to_status=S.ACCEPTED, created_at__gte=latest.created_at,
-                               ).order_by("-pk").first()
+    requests = order.events.filter(from_status=S.DELIVERED, to_status=S.ACCEPTED, created_at__gte=latest.created_at)
+    return requests.order_by("-pk").first()
 
 
 def _still_there(pin: Pin) -> Pin:

@@ -28,9 +28,7 @@ def _mesh_file(order: Order, file_id: int) -> OrderFile:
 
 def file_label(stored: OrderFile) -> str:
     """"Case file", "Delivery", "Revision 1", ...: where the file came from."""
-    if stored.delivery_id is None:
-        return "Case file"
-    return "Delivery" if stored.delivery.number == 1 else f"Revision {stored.delivery.number - 1}"
+    return stored.delivery.label if stored.delivery_id else "Case file"
 
 
 def _mesh_data(order: Order, stored: OrderFile) -> dict:
@@ -69,13 +67,10 @@ def _pins_response(request, order: Order, stored: OrderFile, **context):
 
 
 def _review_context(request, order: Order, stored: OrderFile, **pins) -> dict:
-    files = mesh_files(order)
-    before = [other for other in files if other.delivery_id and stored.delivery_id
-              and other.delivery.number == stored.delivery.number - 1]
     return {
         **_pins_context(request, order, stored, **pins),
         "max_triangles": settings.PREVIEW_MAX_TRIANGLES,
-        "compare_with": (before or [other for other in files if other.delivery_id is None and stored.delivery_id])[:1],
+        "can_compare": len(mesh_files(order)) > 1,
     }
 
 
@@ -140,29 +135,28 @@ def pin_delete_view(request, pk: int, file_id: int, number: int):
 
 
 def _pair(files: list[OrderFile], request) -> tuple[OrderFile, OrderFile]:
-    """The two files to compare: `a` and `b` by id, or the files of `delivery` N and the one
-    before it (the first 3D file of each, preferring the same extension), or the last two."""
+    """The two files to compare (`files` in order: case files, then by delivery): `a` and `b`
+    by id; by default `b` is the last 3D file of delivery `delivery` (else of the last
+    delivery) and `a` the last 3D file before it: the delivery before, or the case scan."""
     by_id = {str(file.pk): file for file in files}
-    a, b = by_id.get(request.GET.get("a", "")), by_id.get(request.GET.get("b", ""))
-    if (request.GET.get("a") and a is None) or (request.GET.get("b") and b is None):
-        raise Http404  # not a 3D file of this order
-    if a and b:
-        return a, b
-    number = request.GET.get("delivery", "")
-    delivered = [file for file in files if file.delivery_id]
-    # ASCII digits only ("²" is a digit to isdigit() but not to int()), and few of them.
-    if b is None and number.isascii() and number.isdigit() and len(number) <= 5:
-        b = next((file for file in delivered if file.delivery.number == int(number)), None)
+
+    def given(key: str) -> OrderFile | None:
+        value = request.GET.get(key)
+        if value and value not in by_id:
+            raise Http404  # not a 3D file of this order
+        return by_id.get(value)
+
+    def step(file: OrderFile) -> int:
+        return file.delivery.number if file.delivery_id else 0
+
+    a, b = given("a"), given("b")
     if b is None:
-        b = delivered[-1] if delivered else files[-1]
+        delivered = [file for file in files if file.delivery_id]
+        wanted = [file for file in delivered if str(step(file)) == request.GET.get("delivery")]
+        b = (wanted or delivered or files)[-1]
     if a is None:
-        earlier = [file for file in files if file.pk != b.pk and (
-            file.delivery_id is None or not b.delivery_id or file.delivery.number < b.delivery.number)]
-        if b.delivery_id:
-            before = [file for file in earlier if file.delivery_id and file.delivery.number == b.delivery.number - 1]
-            earlier = before or earlier
-        same = [file for file in earlier if extension_of(file.name) == extension_of(b.name)]
-        a = (same or earlier or [file for file in files if file.pk != b.pk] or [b])[-1]
+        others = [file for file in files if file.pk != b.pk]
+        a = ([file for file in others if step(file) < step(b)] or others)[-1]
     return a, b
 
 
