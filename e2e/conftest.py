@@ -16,14 +16,6 @@ from django.db import connections
 # from such a thread unless told that the tests know what they do.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
@@ -51,6 +43,8 @@ def browser(_django_db_helper):
     serialized rollback (see conftest.py) and the teardown on one connection.
     """
     from playwright.sync_api import sync_playwright
+
+    from marketplace.benchmarking import CHROMIUM_ARGS  # the same arguments as benchmark_picking
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

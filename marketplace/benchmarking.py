@@ -23,6 +23,10 @@ from django.core.management.base import CommandError
 from listings.management.commands.benchmark_search import percentile
 
 HOST = "127.0.0.1"
+# Headless Chromium as the browser tests start it (e2e/conftest.py) and benchmark_picking too:
+# no GPU (WebGL on SwiftShader), nothing fetched from the network behind the page's back.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 def free_port() -> int:

@@ -5,17 +5,18 @@
 Makes (once; later runs reuse it) a delivered order between the demo lab and the demo designer
 (`seed_demo` first) whose delivery is a binary STL of about --triangles triangles: a wavy
 60 x 50 mm height field, the shape of a scanned arch segment, generated here (no randomness).
-Then it collects the static files (production serves them under hashed names), starts gunicorn as
-production does (DJANGO_DEBUG=false), opens the order's "Review in 3D"
-page in the system Chromium, headless and without a GPU (WebGL on SwiftShader, the CPU), signed in
-as the lab, waits until the model is drawn and the picking index is built in the worker, and
-clicks --clicks points spread over the model.
+Then it collects the static files (production serves them under hashed names), starts gunicorn
+as production does (DJANGO_DEBUG=false), opens the order's "Review in 3D" page in the system
+Chromium, headless and without a GPU (WebGL on SwiftShader, the CPU) as the browser tests run it,
+signed in as the lab, waits until the model is drawn and the picking index is built in the
+worker, and clicks --clicks points spread over the model.
 
 For each click the page records (static/js/previews/review.js) the time from the pointer being
 released to the picked point being shown on the page (`data-last-pick-ms`) and, of that, the
 worker's ray cast (`data-last-pick-worker-ms`). It prints p50, p95 and max of both over the clicks
-that hit the model, the time to download, parse and draw the file, the index build time, and the
-load average before and after. The target (issue 19): a click answers in under 50 ms."""
+that hit the model, the time to download, parse and draw the file, the index build time,
+/healthz's p50 through the same gunicorn for scale, and the load average before and after.
+The target (issue 19): a click answers in under 50 ms."""
 
 from __future__ import annotations
 
@@ -35,15 +36,13 @@ from django.urls import reverse
 from accounts.models import User
 from listings.management.commands.benchmark_search import percentile
 from listings.models import Listing
-from marketplace.benchmarking import collect_static, gunicorn, load_average
+from marketplace.benchmarking import CHROMIUM_ARGS, collect_static, gunicorn, load_average
 from marketplace.management.commands.benchmark_pages import session_cookie
 from orders.models import OrderFile
 from orders.services import order_accept, order_create, order_deliver, order_mark_authorized
 from payments.simulated import SimulatedGateway
 
 REFERENCE = "Lab ref BENCH-PICK-{}\n"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def grid_side(triangles: int) -> int:
