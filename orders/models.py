@@ -1,4 +1,5 @@
 import json
+import math
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -226,8 +227,8 @@ class OrderFile(models.Model):
         return self.name
 
 
-def _vector() -> ArrayField:
-    return ArrayField(models.FloatField(), size=3)
+def _vector(**options) -> ArrayField:
+    return ArrayField(models.FloatField(), size=3, **options)
 
 
 class Pin(models.Model):
@@ -250,7 +251,7 @@ class Pin(models.Model):
     text = models.TextField(max_length=2000, blank=True)
     point = _vector()
     normal = _vector()
-    end = ArrayField(models.FloatField(), size=3, null=True, blank=True)
+    end = _vector(null=True, blank=True)
     # Where the camera was when the pin was placed (file coordinates): {"position", "target", "up"}.
     camera = models.JSONField()
     # The revision request that carried this pin to the designer (its "Revision requested" event).
@@ -294,7 +295,7 @@ class Pin(models.Model):
         """A measurement's distance between its two points, in file units (mm)."""
         if self.end is None:
             return None
-        return sum((a - b) ** 2 for a, b in zip(self.point, self.end, strict=True)) ** 0.5
+        return math.dist(self.point, self.end)
 
 
 class OrderNotice(models.Model):
