@@ -77,6 +77,9 @@ export async function download(url, expectedSize, signal, onProgress = () => {})
   return received === bytes.length ? bytes.buffer : bytes.slice(0, received).buffer;
 }
 
+// What every 3D view says, before what to do instead, when webglAvailable() is false.
+export const NO_WEBGL = "This browser cannot draw 3D here (WebGL is off or not supported).";
+
 // Checked before downloading anything: without WebGL there is nothing to draw the file with.
 export function webglAvailable() {
   const canvas = document.createElement("canvas");

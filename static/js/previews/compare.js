@@ -4,7 +4,7 @@
 // the SAME point (the centre of the box around both), so a change between them shows as a
 // shift, not as two parts each centred on itself. The data-* attributes read and written here
 // are the contract with the template.
-import { PreviewError, download, progressText, webglAvailable } from "./common.js";
+import { download, NO_WEBGL, PreviewError, progressText, webglAvailable } from "./common.js";
 
 const KEYS = ["a", "b"];
 const DEFAULT_COLOURS = { a: "#2f6fb2", b: "#d9822b" };
@@ -62,7 +62,7 @@ function startCompare(root) {
       root.dataset.fallbackReason = "webgl";
       setState(
         "fallback",
-        "This browser cannot draw 3D here (WebGL is off or not supported). Download the files to open them in your CAD software."
+        `${NO_WEBGL} Download the files to open them in your CAD software.`
       );
       return;
     }

@@ -3,7 +3,7 @@
 // downloaded with a progress bar, parsed in a worker (mesh-worker.js) so a large file does
 // not freeze the page, and shown by viewer.js (three.js, loaded on demand).
 // See docs/previews.md.
-import { PreviewError, download, progressText, webglAvailable } from "./common.js";
+import { download, NO_WEBGL, PreviewError, progressText, webglAvailable } from "./common.js";
 
 const MODAL_CLASS = "preview-modal";
 
@@ -123,7 +123,7 @@ async function open(button) {
   try {
     if (!webglAvailable()) {
       throw new PreviewError(
-        "This browser cannot show 3D here (WebGL is off or not supported). Download the file to open it in your CAD software."
+        `${NO_WEBGL} Download the file to open it in your CAD software.`
       );
     }
     const viewerModule = import("./viewer.js"); // loads while the file downloads

@@ -17,7 +17,7 @@
 // The markers over the canvas are review-markers.js, the pin form review-form.js, the number
 // formatting and vector arithmetic review-numbers.js; this module loads the model, turns
 // clicks into picks and measurements, and wires the buttons.
-import { PreviewError, download, progressText, webglAvailable } from "./common.js";
+import { download, NO_WEBGL, PreviewError, progressText, webglAvailable } from "./common.js";
 import { createPinForm } from "./review-form.js";
 import { createMarkers } from "./review-markers.js";
 import { distance, parseTriple, parseView, unit } from "./review-numbers.js";
@@ -114,7 +114,7 @@ function startReview(root) {
     if (!webglAvailable()) {
       fallback(
         "webgl",
-        "This browser cannot draw 3D here (WebGL is off or not supported). The comments are listed below; download the file to open it in your CAD software."
+        `${NO_WEBGL} The comments are listed below; download the file to open it in your CAD software.`
       );
       return;
     }
